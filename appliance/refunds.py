@@ -1,0 +1,290 @@
+"""Refunds by receipt number, whole or some lines, to cash or to the original tender.
+
+    >>> done = refund("000042", config=config, staff=ani, approver=budi,
+    ...               lines={2: 1}, to="cash")           # doctest: +SKIP
+
+Each unit gives back its share of what was actually paid for its line (after promotions, line
+and cart discounts) and of the tax booked, split by largest remainder
+(`retail.pricing.unit_shares`): refunding every unit, in any number of partial refunds, returns
+exactly the sale's line totals and tax. A cash refund is rounded to the cash step again, and the
+rounding is recorded as its own line. Nothing can be refunded twice: each line keeps how many
+units were refunded, checked and bumped in the refund's own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from retail.ids import iso, utcnow, uuid7
+from retail.money import allocate, round_to_step
+from retail.pricing import refund_share
+from retail.schema import PaymentWire, RefundLineWire, SaleRefunded
+
+from . import audit, identity, outbox, shifts
+from .staff import StaffInfo, require_manager
+from .store.db import next_number
+from .store.models import Payment, Sale, SaleLine, db
+from .store.models import Refund as RefundRow
+
+
+class RefundError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RefundedLine:
+    line_no: int
+    name: str
+    qty: int
+    amount: int
+    tax: int
+
+
+@dataclass(frozen=True)
+class CompletedRefund:
+    refund_id: str
+    receipt_no: str
+    sale_receipt_no: str
+    total: int  # paid back, after cash rounding
+    rounding: int
+    tax_total: int
+    payments: tuple[tuple[str, int], ...]
+    lines: tuple[RefundedLine, ...]
+    training: bool
+
+    @property
+    def opens_drawer(self) -> bool:
+        return any(t == "cash" and a > 0 for t, a in self.payments)
+
+
+def _parse_selection(sale_lines: list[SaleLine], lines: Mapping[int, int] | None):
+    by_no = {line.line_no: line for line in sale_lines}
+    wanted: dict[int, int] = {}
+    if not lines:
+        for line in sale_lines:
+            left = line.qty - line.refunded_qty
+            if left > 0:
+                wanted[line.line_no] = left
+        if not wanted:
+            raise RefundError("everything on this receipt has already been refunded")
+        return wanted
+    for no, qty in lines.items():
+        if no not in by_no:
+            raise RefundError(f"the receipt has no line {no} (it has 1 to {len(sale_lines)})")
+        line = by_no[no]
+        left = line.qty - line.refunded_qty
+        if qty is None:
+            qty = left
+        if qty < 1:
+            raise RefundError(f"line {no}: the quantity to refund must be at least 1")
+        if qty > left:
+            raise RefundError(
+                f"line {no} ({line.name}): {qty} asked but only {left} of {line.qty} left to refund"
+            )
+        wanted[no] = qty
+    return wanted
+
+
+def refund(
+    receipt_no: str,
+    *,
+    config,
+    staff: StaffInfo,
+    approver: StaffInfo | None,
+    lines: Mapping[int, int | None] | None = None,
+    to: str = "original",
+    reason: str = "",
+    restock: bool = True,
+    now: datetime | None = None,
+) -> CompletedRefund:
+    """Refund some or all of a sale made on this till. `lines` maps line numbers (1-based, as on
+    the receipt) to quantities; None refunds everything not yet refunded."""
+    require_manager(approver, "a refund")
+    if to not in ("cash", "original"):
+        raise RefundError(f"refund to {to!r}: choose cash or original")
+    now = now or utcnow()
+    tz = config["store.timezone"]
+    step = config["store.cash_rounding"]
+    with db.atomic("IMMEDIATE"):
+        sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
+        if sale is None:
+            raise RefundError(f"receipt {receipt_no} is not a sale of this till")
+        shift = shifts.require_open()
+        sale_lines = list(
+            SaleLine.select().where(SaleLine.sale == sale.id).order_by(SaleLine.line_no)
+        )
+        wanted = _parse_selection(sale_lines, lines)
+        by_no = {line.line_no: line for line in sale_lines}
+        refunded: list[RefundedLine] = []
+        for no, qty in sorted(wanted.items()):
+            line = by_no[no]
+            amount = refund_share(line.total, line.qty, line.refunded_qty, qty)
+            tax = refund_share(line.tax_amount, line.qty, line.refunded_qty, qty)
+            refunded.append(RefundedLine(no, line.name, qty, amount, tax))
+        goods = sum(r.amount for r in refunded)
+        tax_total = sum(r.tax for r in refunded)
+        payments = _tender_split(sale, goods, to)
+        rounding = 0
+        cash = dict(payments).get("cash", 0)
+        if cash:
+            rounded = round_to_step(cash, step)
+            rounding = rounded - cash
+            payments = [(t, rounded if t == "cash" else a) for t, a in payments]
+        payments = [(t, a) for t, a in payments if a > 0]
+        total = goods + rounding
+        training = bool(sale.training)
+        seq = next_number("training_receipt_seq" if training else "receipt_seq")
+        refund_no = (
+            identity.training_receipt_no(seq) if training else identity.load().receipt_no(seq)
+        )
+        refund_id = uuid7()
+        created = iso(now)
+        db.execute_sql(
+            'INSERT INTO "refund" ("id", "receipt_no", "receipt_seq", "sale_id", "shift_id", '
+            '"staff_id", "approved_by_id", "created_at", "reason", "rounding", "total", '
+            '"tax_total", "training") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
+            (
+                refund_id,
+                refund_no,
+                seq,
+                sale.id,
+                shift.id,
+                staff.id,
+                approver.id,
+                created,
+                reason,
+                rounding,
+                total,
+                tax_total,
+                training,
+            ),
+        )
+        wire_lines, wire_payments = [], []
+        for r in refunded:
+            line = by_no[r.line_no]
+            refund_line_id = uuid7()
+            db.execute_sql(
+                'INSERT INTO "refund_line" ("id", "refund_id", "sale_line_id", "qty", "amount", '
+                '"tax_amount", "restock") VALUES (?,?,?,?,?,?,?)',
+                (refund_line_id, refund_id, line.id, r.qty, r.amount, r.tax, restock),
+            )
+            db.execute_sql(
+                "UPDATE sale_line SET refunded_qty = refunded_qty + ? WHERE id = ? "
+                "AND refunded_qty + ? <= qty",
+                (r.qty, line.id, r.qty),
+            )
+            if restock and line.product_id and not training:
+                moved = _stock_qty(line, r.qty)
+                db.execute_sql(
+                    'INSERT INTO "stock_level" ("product_id", "on_hand", "reserved", '
+                    '"updated_at") VALUES (?, ?, 0, ?) ON CONFLICT ("product_id") DO UPDATE '
+                    'SET "on_hand" = "on_hand" + excluded."on_hand", '
+                    '"updated_at" = excluded."updated_at"',
+                    (line.product_id, moved, created),
+                )
+                db.execute_sql(
+                    'INSERT INTO "stock_movement" ("product_id", "qty", "cause", "ref", '
+                    '"created_at") VALUES (?, ?, ?, ?, ?)',
+                    (line.product_id, moved, "refund", refund_no, created),
+                )
+            wire_lines.append(
+                RefundLineWire(
+                    sale_line_id=line.id,
+                    line_no=r.line_no,
+                    product_id=line.product_id,
+                    sku=line.sku,
+                    name=line.name,
+                    qty=r.qty,
+                    amount=r.amount,
+                    tax_amount=r.tax,
+                    restock=restock,
+                )
+            )
+        for tender, amount in payments:
+            payment_id = uuid7()
+            Payment.insert(
+                id=payment_id,
+                shift=shift.id,
+                refund=refund_id,
+                tender=tender,
+                amount=-amount,
+                change=0,
+                training=training,
+            ).execute()
+            wire_payments.append(PaymentWire(payment_id=payment_id, tender=tender, amount=amount))
+        audit.record(
+            "refund",
+            staff_id=staff.id,
+            approved_by=approver.id,
+            detail={"sale": sale.receipt_no, "refund": refund_no, "total": total},
+            tz=tz,
+            send=False,
+        )
+        if not training:
+            outbox.enqueue(
+                SaleRefunded(
+                    refund_id=refund_id,
+                    sale_id=sale.id,
+                    sale_receipt_no=sale.receipt_no,
+                    receipt_no=refund_no,
+                    receipt_seq=seq,
+                    shift_id=shift.id,
+                    staff_id=staff.id,
+                    approved_by=approver.id,
+                    reason=reason,
+                    lines=wire_lines,
+                    payments=wire_payments
+                    or [PaymentWire(payment_id=uuid7(), tender="cash", amount=0)],
+                    rounding=rounding,
+                    total=total,
+                    tax_total=tax_total,
+                ),
+                tz=tz,
+                occurred_at=now,
+                depends_on=(sale.id,),
+                event_id=refund_id,
+            )
+    return CompletedRefund(
+        refund_id=refund_id,
+        receipt_no=refund_no,
+        sale_receipt_no=sale.receipt_no,
+        total=total,
+        rounding=rounding,
+        tax_total=tax_total,
+        payments=tuple(payments),
+        lines=tuple(refunded),
+        training=training,
+    )
+
+
+def _stock_qty(line: SaleLine, qty: int) -> int:
+    if line.unit != "kg":
+        return qty
+    if line.weight_g:
+        return line.weight_g
+    return max(1, round(line.total * 1000 / line.unit_price)) if line.unit_price else 1
+
+
+def _tender_split(sale: Sale, amount: int, to: str) -> list[tuple[str, int]]:
+    """How a refund goes back: all cash, or over the sale's own tenders in proportion to what
+    each still holds after earlier refunds of the same sale."""
+    if to == "cash":
+        return [("cash", amount)]
+    paid: dict[str, int] = {}
+    for p in Payment.select().where(Payment.sale == sale.id):
+        paid[p.tender] = paid.get(p.tender, 0) + p.amount
+    for p in (
+        Payment.select(Payment.tender, Payment.amount)
+        .join(RefundRow, on=(Payment.refund == RefundRow.id))
+        .where(RefundRow.sale == sale.id)
+    ):
+        paid[p.tender] = paid.get(p.tender, 0) + p.amount  # refund payments are negative
+    tenders = [t for t, a in paid.items() if a > 0]
+    if not tenders:
+        return [("cash", amount)]
+    # Cash takes the rounding remainder: allocate, then check no tender gives back more than
+    # it still holds (rounding can push cash a little over; cash is always available).
+    parts = allocate(amount, [paid[t] for t in tenders])
+    return list(zip(tenders, parts, strict=True))

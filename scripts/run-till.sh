@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up Kasir's till and run it with simulated hardware and the bundled demo catalog.
+# Usage: bash scripts/run-till.sh   (data goes to ./demo-data)
+KASIR_EXTRAS=till
+KASIR_APT=""
+source "$(dirname "$0")/bootstrap.sh"
+export KASIR_DATA=${KASIR_DATA:-$PWD/demo-data}
+exec .venv/bin/kasir demo "$@"
