@@ -1,7 +1,7 @@
 """The cart of the sale in progress.
 
     >>> cart = Cart(config)
-    >>> cart.scan("8991001100017")                  # doctest: +SKIP
+    >>> cart.scan("8991001100016")                  # doctest: +SKIP
     >>> cart.add_sku("BERAS-5", qty=2)               # doctest: +SKIP
     >>> cart.priced().total                          # doctest: +SKIP
 
@@ -79,15 +79,55 @@ def tax_code_named(code: str) -> TaxCode:
     return TaxCode(row.code, row.name, row.rate_bp, row.base_num, row.base_den)
 
 
+class _PromotionCache:
+    """Active promotions, read once and kept until the store changes.
+
+    Promotions are few and change rarely (a catalog pull, an import), while a scan happens every
+    second: re-reading them per scan doubled the cost of a scan. The cache key is SQLite's
+    `data_version` (bumped by commits of other connections: the sync process) together with this
+    connection's own `total_changes`, so any write anywhere invalidates it."""
+
+    def __init__(self) -> None:
+        self.key = None
+        self.by_product: dict[str, list[tuple]] = {}
+        self.by_category: dict[int, list[tuple]] = {}
+
+    def _current_key(self):
+        connection = db.connection()
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        return (id(connection), version, connection.total_changes)
+
+    def for_product(self, product: ProductInfo) -> tuple[Promo, ...]:
+        key = self._current_key()
+        if key != self.key:
+            self.by_product, self.by_category = {}, {}
+            for row in db.execute_sql(
+                "SELECT id, name, kind, qty, get_qty, price, product_id, category_id, "
+                "starts_at, ends_at FROM promotion WHERE active = 1"
+            ):
+                if row[6]:
+                    self.by_product.setdefault(row[6], []).append(row)
+                if row[7] is not None:
+                    self.by_category.setdefault(row[7], []).append(row)
+            self.key = key
+        rows = self.by_product.get(product.id, [])
+        if product.category_id is not None:
+            rows = rows + self.by_category.get(product.category_id, [])
+        if not rows:
+            return ()
+        now = iso(utcnow())
+        return tuple(
+            Promo(r[0], r[1], r[2], r[3], r[4], r[5])
+            for r in rows
+            if (r[8] is None or r[8] <= now) and (r[9] is None or r[9] > now)
+        )
+
+
+_promotions = _PromotionCache()
+
+
 def _promos_for(product: ProductInfo) -> tuple[Promo, ...]:
-    now = iso(utcnow())
-    rows = db.execute_sql(
-        "SELECT id, name, kind, qty, get_qty, price FROM promotion WHERE active = 1 "
-        "AND (product_id = ? OR (category_id IS NOT NULL AND category_id = ?)) "
-        "AND (starts_at IS NULL OR starts_at <= ?) AND (ends_at IS NULL OR ends_at > ?)",
-        (product.id, product.category_id, now, now),
-    ).fetchall()
-    return tuple(Promo(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows)
+    return _promotions.for_product(product)
 
 
 @dataclass
@@ -97,6 +137,7 @@ class Cart:
     cart_discount: Discount | None = None
     customer_id: str | None = None
     staff: StaffInfo | None = None
+    _layouts: tuple | None = field(default=None, repr=False, compare=False)
 
     # -- adding -------------------------------------------------------------------------------
 
@@ -148,7 +189,9 @@ class Cart:
         """Add what a barcode names. Raises BarcodeError for a malformed code and
         UnknownBarcode for a valid code the catalog lacks (the cashier may then sell it at an
         open price with a manager's approval)."""
-        match = catalog.lookup_barcode(code, self.layouts())
+        if self._layouts is None:
+            self._layouts = catalog.configured_layouts(self.config)
+        match = catalog.lookup_barcode(code, self._layouts)
         return self._add(
             match.product,
             qty * match.qty,
@@ -157,19 +200,22 @@ class Cart:
             embedded_price=match.embedded_price,
         )
 
-    def layouts(self):
-        from retail.barcodes import DEFAULT_LAYOUTS, layout_from_config
-
-        configured = self.config["barcodes.variable_layouts"]
-        if not configured:
-            return DEFAULT_LAYOUTS
-        return tuple(layout_from_config(item) for item in configured)
-
     def add_sku(self, sku: str, qty: int = 1) -> CartLine:
         return self._add(catalog.lookup_sku(sku), qty, None)
 
     def add_product(self, product: ProductInfo, qty: int = 1) -> CartLine:
         return self._add(product, qty, None)
+
+    def add_weighed(self, product: ProductInfo, weight_g: int) -> CartLine:
+        """An item sold by weight, weighed on a scale that prints no label: the cashier types
+        the grams."""
+        if product.unit != "kg":
+            raise CartError(f"{product.name} is sold by the piece, not by weight")
+        if weight_g <= 0:
+            raise CartError("the weight must be above zero grams")
+        if weight_g > 1000 * self._max_qty():
+            raise CartError(f"{weight_g} g is more than one line takes")
+        return self._add(product, 1, None, weight_g=weight_g)
 
     def add_open_price(
         self,

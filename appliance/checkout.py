@@ -21,7 +21,7 @@ from datetime import datetime
 
 from retail.ids import iso, token, utcnow, uuid7
 from retail.pricing import PricedCart, Settlement, TenderError, TenderInput, settle
-from retail.schema import PaymentWire, SaleCompleted, SaleLineWire, TaxWire
+from retail.schema import SaleCompleted
 
 from . import identity, outbox, shifts
 from .cart import Cart, CartError
@@ -113,8 +113,7 @@ def complete_sale(
     priced = cart.priced()
     settlement = settle(priced.total, tenders, config["store.cash_rounding"])
     now = now or utcnow()
-    training = identity.training_mode()
-    ident = identity.load()
+    ident, training = identity.for_sale()
     sale_id = uuid7()
     with db.atomic("IMMEDIATE"):
         if training:
@@ -230,34 +229,34 @@ def _write_sale(
             move_rows.append((line.product_id, -moved, "sale", receipt_no, created))
         if not training:
             wire_lines.append(
-                SaleLineWire(
-                    line_id=line.key,
-                    line_no=no,
-                    product_id=line.product_id,
-                    sku=line.sku,
-                    barcode=line.barcode,
-                    name=line.name,
-                    unit=line.unit,
-                    qty=line.qty,
-                    weight_g=line.weight_g,
-                    unit_price=line.unit_price,
-                    price_overridden=line.price_overridden,
-                    gross=p.gross,
-                    promo_discount=p.promo_discount,
-                    line_discount=p.line_discount,
-                    cart_discount=p.cart_discount,
-                    total=p.total,
-                    tax=TaxWire(
-                        code=tax.code,
-                        rate_bp=tax.rate_bp,
-                        base_num=tax.base_num,
-                        base_den=tax.base_den,
-                    ),
-                    tax_amount=p.tax.tax,
-                    tax_base=p.tax.base,
-                    net=p.tax.net,
-                    promotion=p.promotion,
-                )
+                {
+                    "line_id": line.key,
+                    "line_no": no,
+                    "product_id": line.product_id,
+                    "sku": line.sku,
+                    "barcode": line.barcode,
+                    "name": line.name,
+                    "unit": line.unit,
+                    "qty": line.qty,
+                    "weight_g": line.weight_g,
+                    "unit_price": line.unit_price,
+                    "price_overridden": line.price_overridden,
+                    "gross": p.gross,
+                    "promo_discount": p.promo_discount,
+                    "line_discount": p.line_discount,
+                    "cart_discount": p.cart_discount,
+                    "total": p.total,
+                    "tax": {
+                        "code": tax.code,
+                        "rate_bp": tax.rate_bp,
+                        "base_num": tax.base_num,
+                        "base_den": tax.base_den,
+                    },
+                    "tax_amount": p.tax.tax,
+                    "tax_base": p.tax.base,
+                    "net": p.tax.net,
+                    "promotion": p.promotion,
+                }
             )
     cursor.executemany(_LINE_SQL, line_rows)
     payment_rows, wire_payments = [], []
@@ -271,14 +270,14 @@ def _write_sale(
         )
         if not training:
             wire_payments.append(
-                PaymentWire(
-                    payment_id=payment_id,
-                    tender=tender,
-                    amount=amount,
-                    tendered=tendered,
-                    change=change,
-                    reference=reference,
-                )
+                {
+                    "payment_id": payment_id,
+                    "tender": tender,
+                    "amount": amount,
+                    "tendered": tendered,
+                    "change": change,
+                    "reference": reference,
+                }
             )
     cursor.executemany(_PAYMENT_SQL, payment_rows)
     cursor.execute(_CLOCK_SQL, (int(now.timestamp() * 1000),))
@@ -287,25 +286,29 @@ def _write_sale(
     if stock_rows:
         cursor.executemany(_STOCK_SQL, stock_rows)
         cursor.executemany(_MOVE_SQL, move_rows)
+    # The event is validated from plain data in one pydantic call: the same model and bytes as
+    # building each line's model in Python, at half the cost (bench/sale_commit.py).
     event = outbox.enqueue(
-        SaleCompleted(
-            sale_id=sale_id,
-            receipt_no=receipt_no,
-            receipt_seq=seq,
-            shift_id=shift_id,
-            staff_id=staff.id,
-            staff_name=staff.name,
-            customer_id=cart.customer_id,
-            currency=config["store.currency"],
-            prices_include_tax=inclusive,
-            lines=wire_lines,
-            payments=wire_payments,
-            subtotal=priced.subtotal,
-            discount_total=priced.discount_total,
-            rounding=settlement.rounding,
-            total=settlement.due,
-            tax_total=priced.tax_total,
-            ereceipt_token=ereceipt,
+        SaleCompleted.model_validate(
+            {
+                "sale_id": sale_id,
+                "receipt_no": receipt_no,
+                "receipt_seq": seq,
+                "shift_id": shift_id,
+                "staff_id": staff.id,
+                "staff_name": staff.name,
+                "customer_id": cart.customer_id,
+                "currency": config["store.currency"],
+                "prices_include_tax": inclusive,
+                "lines": wire_lines,
+                "payments": wire_payments,
+                "subtotal": priced.subtotal,
+                "discount_total": priced.discount_total,
+                "rounding": settlement.rounding,
+                "total": settlement.due,
+                "tax_total": priced.tax_total,
+                "ereceipt_token": ereceipt,
+            }
         ),
         tz=config["store.timezone"],
         occurred_at=now,

@@ -2,7 +2,7 @@
 
     $ kasir --data-dir ./demo init --demo
     $ kasir --data-dir ./demo shift open --float 200.000
-    $ kasir --data-dir ./demo sale --scan 8991001100017*2 --pay cash:50.000
+    $ kasir --data-dir ./demo sale --scan 8991001100016*2 --pay cash:50.000
     $ kasir --data-dir ./demo refund 000001 --line 1*1 --pin 123456
     $ kasir --data-dir ./demo shift close --counted 250.000 --pin 123456
 
@@ -32,6 +32,7 @@ from . import __version__, audit, identity, outbox, receipts, reports, shifts, s
 from .cart import Cart, CartError
 from .catalog import UnknownBarcode, UnknownProduct
 from .checkout import complete_sale
+from .cli_devices import CommandDevices
 from .config import Config, ConfigError
 from .refunds import RefundError, refund
 from .staff import AuthError, StaffInfo
@@ -240,13 +241,20 @@ def cmd_sale(till: Till) -> int:
         raise CliError(str(exc)) from None
     except shifts.ShiftError as exc:
         raise CliError(str(exc), EXIT_REFUSED) from None
-    print(
-        as_text(receipts.sale_receipt(done.receipt_no, till.config), till.config["printer.width"])
-    )
+    receipt = receipts.sale_receipt(done.receipt_no, till.config)
+    print(as_text(receipt, till.config["printer.width"]))
     print()
     print(
         f"Receipt {done.receipt_no}  total {till.fmt(done.total)}  change {till.fmt(done.change)}"
     )
+    with CommandDevices(till.config, till.data_dir) as devices:
+        print(devices.print("sale", receipt))
+        if done.opens_drawer:
+            print(
+                devices.open_drawer(
+                    "cash_sale", staff_id=acting.id, ref=done.receipt_no, training=done.training
+                )
+            )
     return 0
 
 
@@ -276,11 +284,22 @@ def cmd_refund(till: Till) -> int:
         raise CliError(str(exc)) from None
     except shifts.ShiftError as exc:
         raise CliError(str(exc), EXIT_REFUSED) from None
-    print(
-        as_text(receipts.refund_receipt(done.receipt_no, till.config), till.config["printer.width"])
-    )
+    receipt = receipts.refund_receipt(done.receipt_no, till.config)
+    print(as_text(receipt, till.config["printer.width"]))
     print()
     print(f"Refund {done.receipt_no} of {done.sale_receipt_no}: {till.fmt(done.total)}")
+    with CommandDevices(till.config, till.data_dir) as devices:
+        print(devices.print("refund", receipt))
+        if done.opens_drawer:
+            print(
+                devices.open_drawer(
+                    "cash_refund",
+                    staff_id=acting.id,
+                    ref=done.receipt_no,
+                    approved_by=approver.id,
+                    training=done.training,
+                )
+            )
     return 0
 
 
@@ -299,15 +318,24 @@ def cmd_shift(till: Till) -> int:
             counted = till.money(args.counted, "--counted")
             approver = till.manager_pin("closing a shift")
             report = shifts.close_shift(acting, counted, cfg, approver=approver)
-            print(as_text(receipts.report_receipt(report, cfg), cfg["printer.width"]))
+            document = receipts.report_receipt(report, cfg)
+            print(as_text(document, cfg["printer.width"]))
+            with CommandDevices(cfg, till.data_dir) as devices:
+                print(devices.print("report", document))
             return 0
         if args.shift_cmd in ("cash-in", "cash-out"):
             amount = till.money(args.amount, "amount")
             if amount <= 0:
                 raise CliError("amount must be above zero")
             sign = 1 if args.shift_cmd == "cash-in" else -1
-            shifts.cash_move(acting, sign * amount, args.reason, cfg)
+            movement = shifts.cash_move(acting, sign * amount, args.reason, cfg)
             print(f"{args.shift_cmd}: {till.fmt(amount)} ({args.reason})")
+            with CommandDevices(cfg, till.data_dir) as devices:
+                print(
+                    devices.open_drawer(
+                        args.shift_cmd.replace("-", "_"), staff_id=acting.id, ref=movement
+                    )
+                )
             return 0
     except shifts.ShiftError as exc:
         raise CliError(str(exc), EXIT_REFUSED) from None
@@ -367,6 +395,26 @@ def cmd_status(till: Till) -> int:
         f"Outbox:         {depth['pending']} waiting, {depth['delivered']} delivered, "
         f"{depth['quarantined']} quarantined"
     )
+    from . import sync
+
+    link = sync.status()
+    if link["enrolled"]:
+        reach = {True: "reachable", False: "NOT reachable", None: "not tried yet"}
+        print(f"OMS:            {link['oms_url']} ({reach[link['reachable']]})")
+        print(f"Last sync:      {link['last_success_at'] or 'never'}")
+        if link["last_error"] and not link["reachable"]:
+            print(f"Last error:     {link['last_error']}")
+        age = link["catalog_age_s"]
+        print(
+            f"Catalog:        cursor {link['catalog_cursor']!r}, "
+            f"{'never pulled' if age is None else f'pulled {age} s ago'}"
+        )
+        if link["clock_warning"]:
+            print(f"Clock:          WARNING: {link['clock_skew_ms'] / 1000:.0f} s off the OMS")
+    else:
+        print("OMS:            not enrolled (standalone till)")
+    for q in sync.quarantined():
+        print(f"  quarantined #{q['seq']} {q['type']}: {q['reason']}")
     queued = PrintJob.select().where(PrintJob.state != "done").count()
     print(f"Print queue:    {queued} waiting")
     print("Settings (value — where it comes from):")
@@ -405,6 +453,95 @@ def cmd_staff(till: Till) -> int:
         raise CliError(str(exc)) from None
     print(f"{created.name} ({created.role}) added; PIN: {pin}")
     return 0
+
+
+def cmd_enrol(till: Till) -> int:
+    from .enrol import EnrolError, enrol
+    from .oms_client import OmsError
+
+    try:
+        done = enrol(
+            till.config,
+            till.data_dir,
+            till.args.url,
+            till.args.code,
+            name=till.args.name,
+            force=till.args.force,
+        )
+    except (EnrolError, OmsError) as exc:
+        raise CliError(str(exc), EXIT_REFUSED) from None
+    if done.exported:
+        print(f"Undelivered events exported to {done.exported}")
+    print(f"Enrolled as {done.store_code}-{done.terminal_code} ({done.store_name})")
+    print(f"Receipts continue after {done.last_receipt_seq}, events after {done.last_seq}")
+    return 0
+
+
+def cmd_sync(till: Till) -> int:
+    import logging
+    import signal
+    import threading
+
+    from . import sync
+    from .oms_client import OmsError, OmsUnauthorized
+
+    args = till.args
+    if args.retry_quarantined is not None:
+        released = sync.release_quarantine(args.retry_quarantined or None)
+        print(f"{released} quarantined event(s) back in line")
+        return 0
+    try:
+        link = sync.SyncLink.from_store(till.config, till.data_dir)
+    except OmsError as exc:
+        raise CliError(str(exc), EXIT_REFUSED) from None
+    if args.once:
+        try:
+            report = link.round()
+        except OmsError as exc:
+            raise CliError(str(exc), EXIT_REFUSED) from None
+        up = report.upload
+        print(
+            f"Uploaded {up.sent} event(s): {up.accepted} accepted, {up.duplicate} duplicate, "
+            f"{up.rejected} rejected, {up.waiting} waiting behind quarantine"
+        )
+        print(
+            f"Catalog: {report.catalog_changes} change(s); pickup orders: "
+            f"{report.pickup_orders}; clock skew {report.clock_skew_ms} ms"
+        )
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        link.run(stop, interval=till.config["oms.sync_interval"])
+    except OmsUnauthorized as exc:
+        raise CliError(str(exc), EXIT_REFUSED) from None
+    return 0
+
+
+def cmd_no_sale(till: Till) -> int:
+    approver = till.manager_pin("opening the drawer without a sale")
+    with CommandDevices(till.config, till.data_dir) as devices:
+        print(devices.open_drawer("no_sale", staff_id=till.acting().id, approved_by=approver.id))
+    return 0
+
+
+def cmd_reprint(till: Till) -> int:
+    try:
+        receipt = receipts.any_receipt(till.args.receipt, till.config, copy=True)
+    except LookupError as exc:
+        raise CliError(str(exc)) from None
+    print(as_text(receipt, till.config["printer.width"]))
+    with CommandDevices(till.config, till.data_dir) as devices:
+        print(devices.print(receipt.kind, receipt, copy=True))
+    return 0
+
+
+def cmd_hw_test(till: Till) -> int:
+    from . import hwtest
+
+    return hwtest.run(till.args, till.config)
 
 
 def cmd_demo(till: Till) -> int:
@@ -501,6 +638,35 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--role", choices=staff.ROLES, default="cashier")
     a.add_argument("--new-pin", help="the new member's PIN (default: generated)")
 
+    sub.add_parser("no-sale", help="open the cash drawer without a sale (manager PIN)")
+    s = sub.add_parser("reprint", help="print a copy of a past receipt")
+    s.add_argument("receipt")
+    from . import hwtest
+
+    s = sub.add_parser("hw-test", help="test the scanner, printer and drawer")
+    hwtest.add_arguments(s)
+
+    s = sub.add_parser("enrol", help="join an OMS with a one-time enrolment code")
+    s.add_argument("url", help="the OMS address, e.g. https://oms.example.id")
+    s.add_argument("code", help="the enrolment code from `kasir-oms add-terminal`")
+    s.add_argument("--name", help="this till's name (default: till.name)")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="re-enrol although events are undelivered (exports them first)",
+    )
+
+    s = sub.add_parser("sync", help="upload sales and pull the catalog (runs until stopped)")
+    s.add_argument("--once", action="store_true", help="one round, then exit")
+    s.add_argument(
+        "--retry-quarantined",
+        nargs="?",
+        type=int,
+        const=0,
+        metavar="SEQ",
+        help="put quarantined events (or one) back in line",
+    )
+
     sub.add_parser("demo", help="set up a demo store (if needed) and ring up a scripted sale")
     return p
 
@@ -516,6 +682,11 @@ COMMANDS = {
     "training": cmd_training,
     "staff": cmd_staff,
     "demo": cmd_demo,
+    "enrol": cmd_enrol,
+    "no-sale": cmd_no_sale,
+    "reprint": cmd_reprint,
+    "hw-test": cmd_hw_test,
+    "sync": cmd_sync,
 }
 
 

@@ -66,3 +66,8 @@ def search(text: str, limit: int = 20) -> list[CustomerInfo]:
     if text:
         query = query.where(Customer.name.contains(text) | Customer.phone.contains(text))
     return [_info(r) for r in query.order_by(Customer.name).limit(limit)]
+
+
+def get(customer_id: str) -> CustomerInfo | None:
+    row = Customer.get_or_none(Customer.id == customer_id)
+    return _info(row) if row else None

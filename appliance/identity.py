@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from retail.ids import iso, utcnow, uuid7
 
-from .store.models import Setting
+from .store.models import Setting, db
 
 
 @dataclass(frozen=True)
@@ -35,27 +35,56 @@ def training_receipt_no(seq: int) -> str:
     return f"{TRAINING_PREFIX}{seq:06d}"
 
 
+# Read on every sale (receipt number, training mode): one prepared query over the setting
+# table's primary key, not an ORM query per key. Nothing is cached, so a change made by another
+# process (e.g. `kasir enrol` while the till runs) is seen by the next sale.
+_KEYS = (
+    "identity.terminal_id",
+    "identity.terminal_code",
+    "identity.store_code",
+    "identity.store_name",
+    "identity.enrolled",
+    "mode.training",
+)
+_SELECT_ALL = f"SELECT key, value FROM setting WHERE key IN ({', '.join('?' * len(_KEYS))})"
+_SELECT_ONE = "SELECT value FROM setting WHERE key = ?"
+
+
 def _get(key: str, default=None):
-    row = Setting.get_or_none(Setting.key == key)
-    return json.loads(row.value) if row else default
+    row = db.execute_sql(_SELECT_ONE, (key,)).fetchone()
+    return json.loads(row[0]) if row else default
 
 
 def _put(key: str, value) -> None:
     Setting.replace(key=key, value=json.dumps(value), changed_at=iso(utcnow())).execute()
 
 
-def load() -> Identity:
-    terminal_id = _get("identity.terminal_id")
+def _identity(values: dict) -> Identity:
+    terminal_id = values.get("identity.terminal_id")
     if terminal_id is None:
         terminal_id = uuid7()
         _put("identity.terminal_id", terminal_id)
     return Identity(
         terminal_id=terminal_id,
-        terminal_code=_get("identity.terminal_code", ""),
-        store_code=_get("identity.store_code", ""),
-        store_name=_get("identity.store_name", ""),
-        enrolled=bool(_get("identity.enrolled", False)),
+        terminal_code=values.get("identity.terminal_code", ""),
+        store_code=values.get("identity.store_code", ""),
+        store_name=values.get("identity.store_name", ""),
+        enrolled=bool(values.get("identity.enrolled", False)),
     )
+
+
+def _values() -> dict:
+    return {key: json.loads(value) for key, value in db.execute_sql(_SELECT_ALL, _KEYS)}
+
+
+def load() -> Identity:
+    return _identity(_values())
+
+
+def for_sale() -> tuple[Identity, bool]:
+    """The identity and whether training mode is on, in one read: what a sale needs."""
+    values = _values()
+    return _identity(values), bool(values.get("mode.training", False))
 
 
 def save(identity: Identity) -> None:

@@ -59,6 +59,53 @@ class CompletedRefund:
         return any(t == "cash" and a > 0 for t, a in self.payments)
 
 
+@dataclass(frozen=True)
+class RefundableLine:
+    line_no: int
+    name: str
+    qty: int
+    refunded_qty: int
+    total: int  # what the line's units were paid, after discounts
+    tax: int
+
+    @property
+    def left(self) -> int:
+        return self.qty - self.refunded_qty
+
+    def amount_for(self, qty: int) -> int:
+        """What refunding the next `qty` units of this line gives back (before cash rounding)."""
+        return refund_share(self.total, self.qty, self.refunded_qty, qty)
+
+
+@dataclass(frozen=True)
+class RefundableSale:
+    receipt_no: str
+    created_at: str
+    total: int
+    tenders: tuple[str, ...]
+    training: bool
+    lines: tuple[RefundableLine, ...]
+
+
+def refundable(receipt_no: str) -> RefundableSale:
+    """A sale of this till with what is left to refund on each line, for the refund screen."""
+    sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
+    if sale is None:
+        raise RefundError(f"receipt {receipt_no.strip()} is not a sale of this till")
+    lines = tuple(
+        RefundableLine(
+            line.line_no, line.name, line.qty, line.refunded_qty, line.total, line.tax_amount
+        )
+        for line in SaleLine.select().where(SaleLine.sale == sale.id).order_by(SaleLine.line_no)
+    )
+    tenders = tuple(
+        sorted({p.tender for p in Payment.select(Payment.tender).where(Payment.sale == sale.id)})
+    )
+    return RefundableSale(
+        sale.receipt_no, sale.created_at, sale.total, tenders, bool(sale.training), lines
+    )
+
+
 def _parse_selection(sale_lines: list[SaleLine], lines: Mapping[int, int] | None):
     by_no = {line.line_no: line for line in sale_lines}
     wanted: dict[int, int] = {}

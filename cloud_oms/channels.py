@@ -71,8 +71,14 @@ def _amount(value, exponent: int, field: str) -> int:
 def _address(part: dict) -> str:
     name = " ".join(x for x in (part.get("first_name"), part.get("last_name")) if x)
     city = " ".join(x for x in (part.get("postcode"), part.get("city")) if x)
-    lines = [name, part.get("company"), part.get("address_1"), part.get("address_2"), city,
-             ", ".join(x for x in (part.get("state"), part.get("country")) if x)]  # fmt: skip
+    lines = [
+        name,
+        part.get("company"),
+        part.get("address_1"),
+        part.get("address_2"),
+        city,
+        ", ".join(x for x in (part.get("state"), part.get("country")) if x),
+    ]
     return "\n".join(str(x) for x in lines if x)
 
 
@@ -111,22 +117,33 @@ def woocommerce_order(
         unit = -(-gross // qty)  # round up so that the discount is never negative
         lines.append(
             LineSpec(
-                qty=qty, sku=(item.get("sku") or None), name=str(item.get("name") or "")[:200],
-                unit_price=unit, discount=unit * qty - (total + tax),
-                tax_code=None if tax else "FREE", source_line_id=str(item.get("id", i)),
-                total=total + tax, tax_amount=tax,
+                qty=qty,
+                sku=(item.get("sku") or None),
+                name=str(item.get("name") or "")[:200],
+                unit_price=unit,
+                discount=unit * qty - (total + tax),
+                tax_code=None if tax else "FREE",
+                source_line_id=str(item.get("id", i)),
+                total=total + tax,
+                tax_amount=tax,
             )
-        )  # fmt: skip
+        )
     for j, fee in enumerate(payload.get("fee_lines") or []):
         total = _amount(fee.get("total"), exp, f"fee_lines[{j}].total")
         tax = _amount(fee.get("total_tax"), exp, f"fee_lines[{j}].total_tax")
         if total + tax <= 0:
             continue  # a negative fee is a discount WooCommerce has already spread over lines
         lines.append(
-            LineSpec(qty=1, name=str(fee.get("name") or "fee")[:200], unit_price=total + tax,
-                     tax_code=None if tax else "FREE", source_line_id=f"fee-{fee.get('id', j)}",
-                     total=total + tax, tax_amount=tax)
-        )  # fmt: skip
+            LineSpec(
+                qty=1,
+                name=str(fee.get("name") or "fee")[:200],
+                unit_price=total + tax,
+                tax_code=None if tax else "FREE",
+                source_line_id=f"fee-{fee.get('id', j)}",
+                total=total + tax,
+                tax_amount=tax,
+            )
+        )
     shipping_lines = payload.get("shipping_lines") or []
     ship_total = ship_tax = 0
     pickup = False
@@ -138,19 +155,33 @@ def woocommerce_order(
     shipping = payload.get("shipping") or {}
     placed = payload.get("date_created_gmt")
     try:
-        placed_at = parse_iso(placed + "Z" if placed and not placed.endswith("Z") else placed) if placed else None
+        placed_at = (
+            parse_iso(placed + "Z" if placed and not placed.endswith("Z") else placed)
+            if placed
+            else None
+        )
     except ValueError:
         raise OrderError("date_created_gmt", f"date {placed!r} is not an ISO date") from None
     name = " ".join(x for x in (billing.get("first_name"), billing.get("last_name")) if x)
     spec = OrderSpec(
-        kind="online", store=store, channel=channel, external_id=str(payload["id"]), lines=lines,
-        customer_name=name, email=billing.get("email") or None, phone=billing.get("phone") or None,
-        company=billing.get("company") or "", billing_address=_address(billing),
+        kind="online",
+        store=store,
+        channel=channel,
+        external_id=str(payload["id"]),
+        lines=lines,
+        customer_name=name,
+        email=billing.get("email") or None,
+        phone=billing.get("phone") or None,
+        company=billing.get("company") or "",
+        billing_address=_address(billing),
         shipping_address=_address(shipping) if any(shipping.values()) else _address(billing),
-        delivery="pickup" if pickup else "ship", currency=currency,
-        shipping_total=ship_total + ship_tax, shipping_tax=ship_tax,
-        note=str(payload.get("customer_note") or "")[:2000], placed_at=placed_at,
-    )  # fmt: skip
+        delivery="pickup" if pickup else "ship",
+        currency=currency,
+        shipping_total=ship_total + ship_tax,
+        shipping_tax=ship_tax,
+        note=str(payload.get("customer_note") or "")[:2000],
+        placed_at=placed_at,
+    )
     method = payload.get("payment_method_title") or payload.get("payment_method") or "online"
     payment = PaymentSpec(method=str(method)[:40], reference=payload.get("transaction_id") or None)
     return spec, WOO_STATUS[status], payment

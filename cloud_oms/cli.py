@@ -44,7 +44,7 @@ def _connect(args) -> Settings:
         database = dbmod.connect(settings.database_url)
     except (ConfigError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    if args.command != "migrate":
+    if args.command != "migrate" and not getattr(args, "migrate", False):
         version = migrations.current_version(database)
         if version < migrations.LATEST:
             raise CliError(
@@ -287,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        from . import db as dbmod
+
+        if dbmod.db.obj is not None:
+            dbmod.disconnect()
     return 0
 
 

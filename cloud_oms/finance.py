@@ -14,7 +14,9 @@ Entries, each balanced (debits = credits), summed per day and account:
 - a cancelled order that had been booked: the same, reversed, on the day of cancellation;
 - a return: debit sales returns (net) and output tax, credit receivable (a till refund: the
   tenders paid back);
-- a payment or refund of an online/phone order: the tender against the receivable.
+- a payment or refund of an online/phone order: the tender against the receivable; a refund
+  without a return on an order that stands (goodwill, also on a till sale) against
+  `sales_allowances`.
 Amounts are integers in the currency's minor unit; days are the store's local days.
 """
 
@@ -36,6 +38,7 @@ ACCOUNT_ORDER = (
     "discounts",
     "sales",
     "sales_returns",
+    "sales_allowances",
     "shipping_income",
     "tax_output",
     "cash_rounding",
@@ -72,8 +75,9 @@ class Journal:
         for (day, account), (debit, credit) in sorted(
             self.rows.items(), key=lambda kv: (kv[0][0], _sort_key(kv[0][1]))
         ):
-            writer.writerow([day.isoformat(), self.store.code, account, debit, credit,
-                             self.store.currency])  # fmt: skip
+            writer.writerow(
+                [day.isoformat(), self.store.code, account, debit, credit, self.store.currency]
+            )
         return out.getvalue()
 
 
@@ -107,15 +111,21 @@ def journal(store: Store, since: date, until: date) -> Journal:
     in_store = Order.store == store.id
 
     booked = Order.select().where(
-        in_store & Order.booked_at.is_null(False) & (Order.booked_at >= start) & (Order.booked_at < end)
+        in_store
+        & Order.booked_at.is_null(False)
+        & (Order.booked_at >= start)
+        & (Order.booked_at < end)
     )
     for order in booked:
         book.post(order.booked_at, _sale_entries(order, 1))
 
     cancelled = Order.select().where(
-        in_store & Order.booked_at.is_null(False) & Order.cancelled_at.is_null(False)
-        & (Order.cancelled_at >= start) & (Order.cancelled_at < end)
-    )  # fmt: skip
+        in_store
+        & Order.booked_at.is_null(False)
+        & Order.cancelled_at.is_null(False)
+        & (Order.cancelled_at >= start)
+        & (Order.cancelled_at < end)
+    )
     for order in cancelled:
         book.post(order.cancelled_at, _sale_entries(order, -1))
 
@@ -140,11 +150,24 @@ def journal(store: Store, since: date, until: date) -> Journal:
     payments = (
         Payment.select(Payment, Order)
         .join(Order)
-        .where(in_store & (Order.kind != "store") & (Payment.at >= start) & (Payment.at < end))
+        .where(
+            in_store
+            & (Payment.at >= start)
+            & (Payment.at < end)
+            # a till sale's payments and a till refund's are booked with the sale and the return
+            & (
+                (Order.kind != "store")
+                | ((Payment.kind == "refund") & Payment.return_ref.is_null())
+            )
+        )
     )
     for p in payments:
         sign = 1 if p.kind == "payment" else -1
-        book.post(p.at, [(f"tender:{p.method}", sign * p.amount), ("receivable", -sign * p.amount)])
+        # Money given back without goods coming back, on an order that stands, is an allowance;
+        # on a cancelled order it settles what the cancellation left owing to the customer.
+        goodwill = p.kind == "refund" and p.return_ref is None and p.order.status != "cancelled"
+        other = "sales_allowances" if goodwill else "receivable"
+        book.post(p.at, [(f"tender:{p.method}", sign * p.amount), (other, -sign * p.amount)])
     return book
 
 

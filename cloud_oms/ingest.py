@@ -26,13 +26,16 @@ Rejected events are stored (one row per distinct content) for the owner to see; 
 re-sends a rejected event gets it evaluated again, so one rejected for a missing dependency is
 accepted once the dependency is. The terminal and store always come from the token.
 
-Concurrency: a batch is one transaction that first locks its terminal's row, so two deliveries
-of the same batch (a till retrying while its first request still runs, or two worker processes)
-run one after the other and the second sees the first's rows: `duplicate`. A partial unique
-index allows one accepted row per event id whatever happens; a collision (the same id sent by
-two terminals at once) or a deadlock rolls the batch back and runs it again. Bookings normally
-run without savepoints; when one fails, the batch is rolled back and re-run with a savepoint
-around each booking so that only the failing event is rejected.
+Concurrency and cost: the batch's stored rows are read once up front, so a re-delivered batch
+is answered from that read without writing anything. Each new event is then booked in a
+transaction of its own (one commit per event, a short hold on the stock rows it moves, so the
+tills of one store interleave instead of queueing behind whole batches). The event's row is
+inserted before its booking, under a partial unique index that allows one accepted row per
+event id: a concurrent delivery of the same event waits for the first, then fails on the index
+and answers `duplicate`. A deadlock or serialisation failure re-runs that event's transaction.
+A booking that raises rolls back with its transaction, and the rejection is stored in a new
+one. The terminal's counters (last seq, last accepted seq, last receipt seq) are raised to the
+batch's highs at the end, with GREATEST/MAX, so deliveries finishing in any order agree.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from peewee import IntegrityError, InterfaceError, OperationalError
+from peewee import IntegrityError, InterfaceError, OperationalError, fn
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from retail.ids import utcnow
@@ -55,7 +58,7 @@ from retail.schema import (
 )
 
 from . import orders
-from .db import atomic, db, locked
+from .db import atomic, db, is_postgres
 from .models.core import Store, SyncEvent, Terminal
 
 log = logging.getLogger(__name__)
@@ -100,16 +103,16 @@ class Outcome:
 
 
 @dataclass
-class _Plan:
-    """What a run of the batch decided, written at the end of its transaction."""
+class _Known:
+    """What the database already holds about the batch's events and their dependencies."""
 
-    outcomes: list[Outcome] = field(default_factory=list)
-    new_rows: list[dict] = field(default_factory=list)
-    revived: list[tuple[int, str]] = field(default_factory=list)  # (row id, digest) now accepted
+    accepted: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (digest, terminal)
+    rejected: dict[tuple, str] = field(default_factory=dict)  # (id, digest) -> reason
+    rejected_ids: dict[str, str] = field(default_factory=dict)  # id -> a reason
 
 
-class _NeedSavepoints(Exception):
-    """A booking failed on the fast path: re-run the batch with savepoints."""
+class _Duplicate(Exception):
+    """The event was accepted by a concurrent delivery while this one booked it."""
 
 
 def _validation_reason(exc: ValidationError) -> str:
@@ -169,135 +172,171 @@ def parse(index: int, text: str) -> Parsed:
 def ingest(terminal: Terminal, texts: list[str]) -> EventBatchResult:
     """Evaluate and store a batch from `terminal` (whose store is `terminal.store`)."""
     items = [parse(i, text) for i, text in enumerate(texts)]
-    careful = False
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            with atomic():
-                plan, last_accepted = _run(terminal, items, careful)
-            break
-        except _NeedSavepoints:
-            careful = True
-        except (IntegrityError, OperationalError) as exc:
-            if attempt == ATTEMPTS or not _retryable(exc):
-                raise
-            log.info("ingest batch of %s retried after %s", terminal.code, exc)
+    store = Store.get_by_id(terminal.store_id)
+    known = _load_known(store, items)
+    outcomes: list[Outcome] = []
+    top_seq = top_accepted = top_receipt = 0
+    for item in items:
+        outcome = _evaluate(store, terminal, item, known)
+        outcomes.append(outcome)
+        if item.seq is not None:
+            top_seq = max(top_seq, item.seq)
+        if outcome.outcome == "accepted":
+            top_accepted = max(top_accepted, item.seq)
+            if item.event.type in ("sale.completed", "sale.refunded"):
+                top_receipt = max(top_receipt, item.event.payload.receipt_seq)
+    last_accepted = _raise_counters(terminal, top_seq, top_accepted, top_receipt)
     results = [
         EventOutcome(id=item.event_id or "", seq=item.seq, outcome=o.outcome, reason=o.reason)
-        for item, o in zip(items, plan.outcomes, strict=True)
+        for item, o in zip(items, outcomes, strict=True)
     ]
     return EventBatchResult(results=results, last_accepted_seq=last_accepted)
 
 
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True  # a concurrent insert of the same event id: the re-run sees it
-    text = str(exc).lower()
-    code = getattr(getattr(exc, "__cause__", None), "sqlstate", None) or getattr(
-        exc.__context__, "sqlstate", None
-    )
-    return code in ("40P01", "40001") or "deadlock" in text or "database is locked" in text
-
-
-def _run(terminal: Terminal, items: list[Parsed], careful: bool) -> tuple[_Plan, int]:
-    term = locked(Terminal, Terminal.id == terminal.id).get()
-    store = Store.get_by_id(term.store_id)
+def _load_known(store: Store, items: list[Parsed]) -> _Known:
+    """One look at the stored rows for every id the batch names or depends on."""
+    known = _Known()
     ids = list({i.event_id for i in items if i.event_id})
     deps = list({d for i in items if i.event for d in i.event.depends_on} - set(ids))
-
-    accepted: dict[str, tuple[str, int]] = {}  # event id -> (digest, terminal id)
-    rejected: dict[tuple[str, str], tuple[int, str]] = {}  # (id, digest) -> (row id, reason)
-    rejected_ids: dict[str, str] = {}  # event id -> a reason it was rejected
+    columns = (SyncEvent.id, SyncEvent.event_id, SyncEvent.digest, SyncEvent.terminal,
+               SyncEvent.store, SyncEvent.outcome, SyncEvent.reason)  # fmt: skip
     for part in _chunks(ids + deps):
-        rows = SyncEvent.select(
-            SyncEvent.id, SyncEvent.event_id, SyncEvent.digest, SyncEvent.terminal,
-            SyncEvent.store, SyncEvent.outcome, SyncEvent.reason,
-        ).where(SyncEvent.event_id.in_(part))  # fmt: skip
-        for row in rows:
+        for row in SyncEvent.select(*columns).where(SyncEvent.event_id.in_(part)):
             if row.outcome == "accepted":
                 if row.store_id == store.id or row.event_id in ids:
-                    accepted[row.event_id] = (row.digest, row.terminal_id)
+                    known.accepted[row.event_id] = (row.digest, row.terminal_id)
             else:
-                rejected[(row.event_id, row.digest)] = (row.id, row.reason)
+                known.rejected[(row.event_id, row.digest)] = row.reason
                 if row.store_id == store.id:
-                    rejected_ids.setdefault(row.event_id, row.reason)
+                    known.rejected_ids.setdefault(row.event_id, row.reason)
+    anonymous = list({i.digest for i in items if not i.event_id})
+    for part in _chunks(anonymous):
+        rows = SyncEvent.select(SyncEvent.digest, SyncEvent.reason).where(
+            SyncEvent.event_id.is_null() & SyncEvent.digest.in_(part)
+        )
+        for row in rows:
+            known.rejected[(None, row.digest)] = row.reason
+    return known
 
-    plan = _Plan()
-    seen_rejections: set[tuple[str | None, str]] = set()
-    last_receipt = term.last_receipt_seq
-    top_seq = term.last_seq
-    top_accepted = term.last_accepted_seq
 
-    def reject(item: Parsed, reason: str) -> None:
-        plan.outcomes.append(Outcome("rejected", reason))
-        key = (item.event_id, item.digest)
-        if key in rejected or key in seen_rejections:
-            return  # already stored with this content
-        seen_rejections.add(key)
-        plan.new_rows.append(_row(item, store, term, "rejected", reason))
-        if item.event_id:
-            rejected_ids.setdefault(item.event_id, reason)
-
-    for item in items:
-        if item.seq is not None:
-            top_seq = max(top_seq, item.seq)
-        have = accepted.get(item.event_id) if item.event_id else None
+def _evaluate(store: Store, term: Terminal, item: Parsed, known: _Known) -> Outcome:
+    for attempt in range(1, ATTEMPTS + 1):
+        have = known.accepted.get(item.event_id) if item.event_id else None
         if have is not None:
-            digest, owner = have
-            if owner != term.id:
-                reject(item, f"event id {item.event_id} was already used by another terminal")
-            elif digest == item.digest:
-                plan.outcomes.append(Outcome("duplicate"))
-            else:
-                reject(
-                    item,
-                    f"event {item.event_id} was already accepted with other content "
-                    f"(sha256 {digest[:12]}…, this one {item.digest[:12]}…)",
-                )
-            continue
+            return _against_accepted(store, term, item, known, have)
         if item.reason:
-            reject(item, item.reason)
-            continue
-        event = item.event
-        problem = None
-        for dep in event.depends_on:
-            if dep in accepted:
-                continue
-            if dep in rejected_ids:
-                problem = f"depends on rejected event {dep} ({rejected_ids[dep]})"
-            else:
-                problem = f"depends on event {dep}, which this OMS has not accepted"
-            break
+            return _reject(store, term, item, known, item.reason)
+        problem = _dependency_problem(item.event, known)
         if problem:
-            reject(item, problem)
-            continue
-        problem = _book(store, term, event, careful)
-        if problem:
-            reject(item, problem)
-            continue
-        plan.outcomes.append(Outcome("accepted"))
-        accepted[item.event_id] = (item.digest, term.id)
-        revived = rejected.get((item.event_id, item.digest))
-        if revived:
-            plan.revived.append((revived[0], item.digest))
-        else:
-            plan.new_rows.append(_row(item, store, term, "accepted", None))
-        top_accepted = max(top_accepted, event.seq)
-        if event.type in ("sale.completed", "sale.refunded"):
-            last_receipt = max(last_receipt, event.payload.receipt_seq)
+            return _reject(store, term, item, known, problem)
+        try:
+            return _accept(store, term, item, known)
+        except _Duplicate:
+            row = SyncEvent.get(
+                (SyncEvent.event_id == item.event_id) & (SyncEvent.outcome == "accepted")
+            )
+            known.accepted[item.event_id] = (row.digest, row.terminal_id)
+        except OperationalError as exc:
+            if attempt == ATTEMPTS or not _retryable(exc):
+                raise
+            log.info("event %s retried after %s", item.event_id, exc)
+    raise RuntimeError(f"event {item.event_id} could not be settled")  # pragma: no cover
 
-    for row_id, _digest in plan.revived:
-        SyncEvent.update(outcome="accepted", reason=None).where(SyncEvent.id == row_id).execute()
-    for part in _chunks(plan.new_rows, 200):
-        SyncEvent.insert_many(part).execute()
-    if (top_seq, top_accepted, last_receipt) != (
-        term.last_seq,
-        term.last_accepted_seq,
-        term.last_receipt_seq,
-    ):
-        Terminal.update(
-            last_seq=top_seq, last_accepted_seq=top_accepted, last_receipt_seq=last_receipt
-        ).where(Terminal.id == term.id).execute()
-    return plan, top_accepted
+
+def _against_accepted(store, term, item: Parsed, known: _Known, have) -> Outcome:
+    digest, owner = have
+    if owner != term.id:
+        reason = f"event id {item.event_id} was already used by another terminal"
+    elif digest == item.digest:
+        return Outcome("duplicate")
+    else:
+        reason = (
+            f"event {item.event_id} was already accepted with other content "
+            f"(sha256 {digest[:12]}…, this one {item.digest[:12]}…)"
+        )
+    return _reject(store, term, item, known, reason)
+
+
+def _dependency_problem(event: Event, known: _Known) -> str | None:
+    for dep in event.depends_on:
+        if dep in known.accepted:
+            continue
+        if dep in known.rejected_ids:
+            return f"depends on rejected event {dep} ({known.rejected_ids[dep]})"
+        return f"depends on event {dep}, which this OMS has not accepted"
+    return None
+
+
+def _accept(store: Store, term: Terminal, item: Parsed, known: _Known) -> Outcome:
+    """Book the event and store it as accepted, in one transaction of its own. The row goes
+    in first: a concurrent delivery of the same event waits on the unique index and then
+    fails, and answers `duplicate` (see `_evaluate`)."""
+    try:
+        with atomic():
+            revived = known.rejected.get((item.event_id, item.digest))
+            try:
+                revived = (
+                    revived
+                    and SyncEvent.update(outcome="accepted", reason=None)
+                    .where(
+                        (SyncEvent.event_id == item.event_id)
+                        & (SyncEvent.digest == item.digest)
+                        & (SyncEvent.outcome == "rejected")
+                    )
+                    .execute()
+                )
+                if not revived:
+                    SyncEvent.insert(_row(item, store, term, "accepted", None)).execute()
+            except IntegrityError:
+                raise _Duplicate() from None  # rolls the transaction back
+            _dispatch(store, term, item.event)
+    except (_Duplicate, OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # the owner sees it; a re-send after a fix is evaluated again
+        if not isinstance(exc, ValueError | LookupError) and type(exc).__name__ != (
+            "IllegalTransition"
+        ):
+            log.exception("booking %s %s failed", item.event.type, item.event_id)
+        return _reject(store, term, item, known, str(exc) or type(exc).__name__)
+    known.accepted[item.event_id] = (item.digest, term.id)
+    return Outcome("accepted")
+
+
+def _reject(store: Store, term: Terminal, item: Parsed, known: _Known, reason: str) -> Outcome:
+    """Store a rejected delivery once per distinct content (id and digest)."""
+    key = (item.event_id, item.digest)
+    if key not in known.rejected:
+        with atomic():
+            SyncEvent.insert(
+                _row(item, store, term, "rejected", reason)
+            ).on_conflict_ignore().execute()
+        known.rejected[key] = reason
+    if item.event_id:
+        known.rejected_ids.setdefault(item.event_id, reason)
+    return Outcome("rejected", reason)
+
+
+def _raise_counters(term: Terminal, top_seq: int, top_accepted: int, top_receipt: int) -> int:
+    """Raise the terminal's counters to the batch's highs (never lower them: concurrent
+    deliveries may finish in any order); returns the highest accepted seq."""
+    greatest = fn.GREATEST if is_postgres() else fn.MAX
+    updates = {}
+    if top_seq:
+        updates["last_seq"] = greatest(Terminal.last_seq, top_seq)
+    if top_accepted:
+        updates["last_accepted_seq"] = greatest(Terminal.last_accepted_seq, top_accepted)
+    if top_receipt:
+        updates["last_receipt_seq"] = greatest(Terminal.last_receipt_seq, top_receipt)
+    if updates:
+        with atomic():
+            Terminal.update(**updates).where(Terminal.id == term.id).execute()
+    return Terminal.select(Terminal.last_accepted_seq).where(Terminal.id == term.id).scalar()
+
+
+def _retryable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    code = getattr(exc.__cause__, "sqlstate", None) or getattr(exc.__context__, "sqlstate", None)
+    return code in ("40P01", "40001") or "deadlock" in text or "database is locked" in text
 
 
 def _row(item: Parsed, store: Store, term: Terminal, outcome: str, reason: str | None) -> dict:
@@ -314,36 +353,6 @@ def _row(item: Parsed, store: Store, term: Terminal, outcome: str, reason: str |
         "reason": reason,
         "received_at": utcnow(),
     }
-
-
-def _book(store: Store, term: Terminal, event: Event, careful: bool) -> str | None:
-    """Book an accepted event through the order services; the reason it failed, or None."""
-    if not careful:
-        try:
-            _dispatch(store, term, event)
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:
-            log.info(
-                "booking %s %s failed (%s); re-running with savepoints", event.type, event.id, exc
-            )
-            raise _NeedSavepoints() from exc
-        return None
-    try:
-        with db.atomic():  # a savepoint: a failed booking leaves nothing behind
-            _dispatch(store, term, event)
-    except (OperationalError, InterfaceError):
-        raise
-    except IntegrityError as exc:
-        return f"conflicts with a stored record: {exc}"
-    except Exception as exc:  # the owner sees it; a re-send after a fix is evaluated again
-        if (
-            not isinstance(exc, ValueError | LookupError)
-            and type(exc).__name__ != "IllegalTransition"
-        ):
-            log.exception("booking %s %s failed", event.type, event.id)
-        return str(exc) or type(exc).__name__
-    return None
 
 
 def _dispatch(store: Store, term: Terminal, event: Event) -> None:

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from retail.ids import iso, token, utcnow
+from retail.ids import uuid7 as _new_id
 from retail.money import allocate
 from retail.schema import Event, OrderPaid, SaleCompleted, SaleRefunded
 from retail.tax import DEFAULT_TAX_CODES, TaxCode, line_tax
@@ -51,6 +52,10 @@ from .models.orders import (
     Shipment,
 )
 from .models.stock import StockLevel, StockMovement
+
+# Bounds that keep every sum inside a 64-bit column: Rp1.000.000.000.000.000 per order.
+MAX_AMOUNT = 10**15
+MAX_QTY = 10**6
 
 
 class OrderError(ValueError):
@@ -199,12 +204,6 @@ def _sell_stock(
         result[pid] = (cost, oversold)
     StockMovement.insert_many(movements).execute()
     return result
-
-
-def _new_id() -> str:
-    from retail.ids import uuid7
-
-    return uuid7()
 
 
 def book_store_sale(store: Store, terminal: Terminal, sale: SaleCompleted, event: Event) -> Order:
@@ -591,8 +590,8 @@ class OrderSpec:
 
 def _priced_line(spec: LineSpec, product: Product | None, inclusive: bool, i: int) -> dict:
     where = f"lines[{i}]"
-    if spec.qty is None or spec.qty < 1:
-        raise OrderError(f"{where}.qty", f"quantity {spec.qty} must be at least 1")
+    if spec.qty is None or not 1 <= spec.qty <= MAX_QTY:
+        raise OrderError(f"{where}.qty", f"quantity {spec.qty} must be within 1..{MAX_QTY}")
     price = spec.unit_price if spec.unit_price is not None else (product.price if product else None)
     if price is None:
         raise OrderError(
@@ -600,8 +599,12 @@ def _priced_line(spec: LineSpec, product: Product | None, inclusive: bool, i: in
             f"product {spec.sku or spec.product_id or spec.name!r} is not in the catalog, so the "
             "line needs a unit_price",
         )
-    if price < 0:
-        raise OrderError(f"{where}.unit_price", f"unit price {price} is negative")
+    if not 0 <= price <= MAX_AMOUNT:
+        raise OrderError(f"{where}.unit_price", f"unit price {price} is not within 0..{MAX_AMOUNT}")
+    for name in ("total", "tax_amount"):
+        value = getattr(spec, name)
+        if value is not None and not 0 <= value <= MAX_AMOUNT:
+            raise OrderError(f"{where}.{name}", f"{name} {value} is not within 0..{MAX_AMOUNT}")
     gross = price * spec.qty
     if spec.discount < 0 or spec.discount > gross:
         raise OrderError(f"{where}.discount", f"discount {spec.discount} is not within 0..{gross}")
@@ -648,7 +651,10 @@ def create_order(spec: OrderSpec, actor: str, policy: str = "refuse") -> Order:
         raise OrderError(
             "currency", f"currency {currency} differs from store {store.code}'s {store.currency}"
         )
-    if spec.shipping_total < 0 or not 0 <= spec.shipping_tax <= max(spec.shipping_total, 0):
+    if (
+        not 0 <= spec.shipping_total <= MAX_AMOUNT
+        or not 0 <= spec.shipping_tax <= spec.shipping_total
+    ):
         raise OrderError("shipping_total", "shipping must be ≥ 0 and its tax within it")
     with atomic():
         by_id, by_sku = _catalog(
@@ -661,6 +667,8 @@ def create_order(spec: OrderSpec, actor: str, policy: str = "refuse") -> Order:
                 (ln, product, how, _priced_line(ln, product, store.prices_include_tax, i))
             )
         subtotal = sum(p["gross"] for *_, p in priced)
+        if subtotal + spec.shipping_total > MAX_AMOUNT:
+            raise OrderError("lines", f"the order's total exceeds {MAX_AMOUNT}")
         discount = sum(p["discount"] for *_, p in priced)
         tax = sum(p["tax_amount"] for *_, p in priced) + spec.shipping_tax
         total = sum(p["total"] for *_, p in priced) + spec.shipping_total

@@ -69,6 +69,7 @@ MAX_STOCK = 10**12
 _DELIMITERS = (",", ";", "\t")
 # What Excel makes of a long number in a cell not formatted as text: "8,99123E+12".
 _SCIENTIFIC = re.compile(r"^\d+([.,]\d+)?[eE]\+?\d+$")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _GRAMS = re.compile(r"^(.*?)\s*(kg|g)$", re.IGNORECASE)
 
 
@@ -117,12 +118,8 @@ def _sniff_delimiter(header_line: str) -> str:
     return best
 
 
-def _plain(text: str) -> str:
-    return text.strip().replace("\u00a0", " ")
-
-
 def _has_control(text: str) -> bool:
-    return any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
+    return _CONTROL.search(text) is not None
 
 
 def _parse_price(text: str, currency: Currency, locale: str) -> int:
@@ -143,45 +140,45 @@ def _parse_price(text: str, currency: Currency, locale: str) -> int:
     return value
 
 
-def _parse_number(text: str, locale: str) -> Decimal:
+def _parse_number(text: str, written: str, locale: str) -> Decimal:
     if text.isascii() and text.isdigit():
         return Decimal(int(text))
     negative = text.startswith("-")
     try:
         value = parse_decimal(text[1:] if negative else text, locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation, ValueError):
-        raise ValueError(f"stock {text!r} is not a number as written in {locale}") from None
+        raise ValueError(f"stock {written!r} is not a number as written in {locale}") from None
     if not value.is_finite():
-        raise ValueError(f"stock {text!r} is not a number as written in {locale}")
+        raise ValueError(f"stock {written!r} is not a number as written in {locale}")
     return -value if negative else value
 
 
-def _parse_stock(text: str, unit: str, locale: str) -> int:
+def _parse_stock(written: str, unit: str, locale: str) -> int:
     if unit == "kg":
-        scale = 1000
-        match = _GRAMS.match(text)
+        text, scale = written, 1000
+        match = _GRAMS.match(written)
         if match:
             text = match.group(1)
             scale = 1 if match.group(2).lower() == "g" else 1000
-        value = _parse_number(text, locale) * scale
+        value = _parse_number(text, written, locale) * scale
         if value != value.to_integral_value():
             raise ValueError(
-                f"stock {text!r} {'kg' if scale == 1000 else 'g'} is finer than a gram "
+                f"stock {written!r} is finer than a gram "
                 "(stock of items sold by weight is kept in whole grams)"
             )
     else:
-        if _GRAMS.match(text):
+        if _GRAMS.match(written):
             raise ValueError(
-                f"stock {text!r} has a weight unit but the item is sold by the piece "
+                f"stock {written!r} has a weight unit but the item is sold by the piece "
                 "(unit each): write the number of pieces"
             )
-        value = _parse_number(text, locale)
+        value = _parse_number(written, written, locale)
         if value != value.to_integral_value():
-            raise ValueError(f"stock {text!r} is not a whole number of pieces")
+            raise ValueError(f"stock {written!r} is not a whole number of pieces")
     if value < 0:
-        raise ValueError(f"stock {text!r} is negative")
+        raise ValueError(f"stock {written!r} is negative")
     if value > MAX_STOCK:
-        raise ValueError(f"stock {text!r} is too large")
+        raise ValueError(f"stock {written!r} is too large")
     return int(value)
 
 
@@ -284,7 +281,7 @@ def parse_catalog(
         if not any(field.strip() for field in record):
             continue
         if rows_reader is None:
-            header = [_plain(field).lower() for field in record]
+            header = [field.strip().lower() for field in record]
             header_errors = _check_header(header, start)
             if header_errors:
                 return [], header_errors
@@ -348,9 +345,10 @@ class _Rows:
                 f"(a '{self.delimiter}' inside a name or price that is not in quotes?)",
             )
             return errors
-        cells = {
-            name: _plain(record[i]) if i < len(record) else "" for name, i in self.index.items()
-        }
+        if len(record) < width:
+            record = record + [""] * (width - len(record))
+        # str.strip also strips the no-break spaces spreadsheets leave around numbers.
+        cells = {name: record[i].strip() for name, i in self.index.items()}
 
         sku = cells["sku"]
         if not sku:

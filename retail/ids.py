@@ -78,6 +78,9 @@ def to_local(moment: datetime, tz: str) -> datetime:
 
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a Z, the form every stored and sent time takes."""
+    if moment.tzinfo is None:
+        # astimezone() would read a naive time in the machine's own zone, silently hours off.
+        raise ValueError("naive datetime: Kasir stores aware UTC times only")
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from babel.numbers import NumberFormatError, format_decimal, get_decimal_symbol, parse_decimal
 
 DEFAULT_LOCALE = "id_ID"
 SUPPORTED_LOCALES = ("id_ID", "en")
@@ -88,6 +88,18 @@ def parse_money(text: str, currency: Currency = IDR, locale: str = DEFAULT_LOCAL
             cleaned = cleaned[len(prefix) :]
     if not cleaned:
         raise MoneyError(f"amount {text!r} is empty")
+    if "e" in cleaned.lower():
+        raise MoneyError(f"amount {text!r} is not a number as written in {locale}")
+    decimal_sign = get_decimal_symbol(locale)
+    fraction = cleaned.rsplit(decimal_sign, 1)[1] if decimal_sign in cleaned else ""
+    if len(fraction) == 3 and fraction.isdigit() and currency.exponent < 3:
+        # "12.000" in en or "12,000" in id_ID, for rupiah: the person almost certainly meant
+        # twelve thousand written the other way; refuse rather than take twelve.
+        raise MoneyError(
+            f"amount {text!r} has more decimals than {currency.code} allows "
+            f"({currency.exponent}); in {locale} twelve thousand five hundred is written "
+            f"{format_amount(12500 * currency.unit, currency, locale)}"
+        )
     try:
         value = parse_decimal(sign + cleaned, locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation) as exc:

@@ -38,5 +38,24 @@ def verify_secret(secret: str, stored: str) -> bool:
 
 
 def check_pin_format(pin: str, length: tuple[int, int] = (4, 8)) -> None:
-    if not pin.isdigit() or not length[0] <= len(pin) <= length[1]:
+    # isascii: str.isdigit() also passes "²³⁴⁵" and other scripts' digits, which a keypad
+    # cannot type.
+    if not (pin.isascii() and pin.isdigit()) or not length[0] <= len(pin) <= length[1]:
         raise ValueError(f"a PIN is {length[0]} to {length[1]} digits")
+
+
+def is_secret_hash(value: str) -> bool:
+    """True for a well-formed `scrypt$n$r$p$salt$hash` string (what both sides store)."""
+    parts = value.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return False
+    n, r, p, salt, digest_hex = parts[1:]
+    if not (n.isdigit() and r.isdigit() and p.isdigit()):
+        return False
+    n_, r_, p_ = int(n), int(r), int(p)
+    if n_ < 2 or n_ & (n_ - 1) or not 1 <= r_ <= 64 or not 1 <= p_ <= 16:
+        return False
+    try:
+        return len(bytes.fromhex(salt)) >= 8 and len(bytes.fromhex(digest_hex)) >= 16
+    except ValueError:
+        return False

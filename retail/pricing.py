@@ -160,6 +160,10 @@ def price_cart(
             raise PricingError(f"line {line.key}: price cannot be negative")
         if line.qty < 1:
             raise PricingError(f"line {line.key}: quantity must be at least 1")
+        if line.weight_g is not None and line.weight_g < 1:
+            raise PricingError(f"line {line.key}: a weight must be at least 1 g")
+        if line.embedded_price is not None and line.embedded_price < 0:
+            raise PricingError(f"line {line.key}: a label price cannot be negative")
     grosses, promos, line_discounts, after = [], [], [], []
     for line in lines:
         gross = line.gross()
@@ -229,6 +233,8 @@ def settle(total: int, tenders: Sequence[TenderInput], cash_step: int = 1) -> Se
     gives change. Anything short or any external tender above what is due is an error."""
     if total < 0:
         raise TenderError("a sale total cannot be negative")
+    if total == 0 and not tenders:
+        return Settlement(0, 0, 0, 0, 0, ())
     if not tenders:
         raise TenderError("no payment given")
     external = [t for t in tenders if t.tender != "cash"]
@@ -251,14 +257,15 @@ def settle(total: int, tenders: Sequence[TenderInput], cash_step: int = 1) -> Se
             raise TenderError("nothing is left to pay in cash")
         rounding, cash_due = 0, 0
     else:
-        if not cash:
-            raise TenderError(f"{remaining} is still due")
         cash_due = round_to_step(remaining, cash_step)
         rounding = cash_due - remaining
         if cash_due == 0:
-            # Rounded down to nothing: the cash tendered is all change.
-            pass
-        if cash_tendered < cash_due:
+            # What is left rounds away (Rp45 with a Rp100 step): nothing more to pay, and any
+            # cash handed over goes straight back.
+            cash, cash_tendered = [], 0
+        elif not cash:
+            raise TenderError(f"{remaining} is still due")
+        elif cash_tendered < cash_due:
             raise TenderError(f"cash {cash_tendered} is less than the {cash_due} due")
     payments = [(t.tender, t.amount, t.reference) for t in external]
     if cash:

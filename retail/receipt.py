@@ -134,6 +134,8 @@ def labels(locale: str) -> dict[str, str]:
 
 def two_cols(left: str, right: str, columns: int) -> str:
     """Left text and a right-aligned amount on one row; a long left side wraps above."""
+    # Measure what will be printed: transliteration can lengthen text ("…" becomes "...").
+    left, right = to_ascii(left), to_ascii(right)
     room = columns - len(right) - 1
     if len(left) <= room:
         return left + " " * (columns - len(left) - len(right)) + right
@@ -199,7 +201,11 @@ def layout(receipt: Receipt, columns: int = 42) -> list[Row]:
 
     def add(text: str, style: Style = "normal") -> None:
         for part in text.split("\n"):
-            rows.append(Row(part, style))
+            # Names and numbers people typed (cashier, customer, receipt references) can be
+            # longer than the paper: wrap them rather than print past its edge.
+            part = to_ascii(part)
+            for piece in wrap(part, columns) if len(part) > columns else [part]:
+                rows.append(Row(piece, style))
 
     def center(text: str, style: Style = "center") -> None:
         for part in wrap(text, columns):

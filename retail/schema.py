@@ -17,17 +17,16 @@ not know with a reason, and the till quarantines them.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .ids import is_uuid7
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
-Money = int
+Money = Annotated[int, Field(strict=True)]
 Id = Annotated[str, Field(min_length=36, max_length=36)]
 
 
@@ -99,13 +98,19 @@ class SaleCompleted(WireModel):
     currency: str = "IDR"
     prices_include_tax: bool = True
     lines: list[SaleLineWire] = Field(min_length=1)
-    payments: list[PaymentWire] = Field(min_length=1)
+    payments: list[PaymentWire] = Field(description="empty only for a sale that totals zero")
     subtotal: Money
     discount_total: Money
     rounding: Money = 0
     total: Money
     tax_total: Money
     ereceipt_token: str = Field(min_length=16)
+
+    @model_validator(mode="after")
+    def _paid(self) -> SaleCompleted:
+        if not self.payments and self.total != 0:
+            raise ValueError("payments: a sale with a total above zero needs its payments")
+        return self
 
 
 class RefundLineWire(WireModel):
@@ -159,7 +164,7 @@ class ShiftClosed(WireModel):
     shift_id: Id
     staff_id: Id
     z_number: int = Field(ge=1)
-    opened_at: datetime
+    opened_at: AwareDatetime
     sales_count: int
     sales_total: Money
     refunds_total: Money
@@ -235,7 +240,7 @@ class Event(WireModel):
     schema_version: int = SCHEMA_VERSION
     type: str
     seq: int = Field(ge=1, description="the terminal's gap-free outbox sequence number")
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     tz: str = Field(description="the store's IANA time zone, e.g. Asia/Jakarta")
     depends_on: list[Id] = Field(
         default_factory=list, description="events that must be accepted before this one"
@@ -293,7 +298,7 @@ class Heartbeat(WireModel):
     outbox_depth: int = Field(ge=0)
     quarantined: int = Field(0, ge=0)
     last_seq: int = Field(ge=0)
-    clock: datetime
+    clock: AwareDatetime
     devices: list[DeviceStatus] = Field(default_factory=list)
 
 

@@ -82,23 +82,24 @@ class LineTax:
     tax: int
 
 
-def _round(value: Fraction) -> int:
-    return round_half_up(value.numerator, value.denominator)
-
-
 def line_tax(amount: int, code: TaxCode, *, inclusive: bool = True) -> LineTax:
     """Tax of one line. `amount` is the line's price after discounts: gross when prices include
-    tax, net when they do not."""
-    rate = code.effective_rate
+    tax, net when they do not.
+
+    In integers: with r = rate_bp x base_num and d = 10000 x base_den the effective rate is
+    r/d, so inclusive tax = amount x r / (d + r) and exclusive tax = amount x r / d, each rounded
+    half up once (this is the till's hot path: no Fraction objects)."""
+    r = code.rate_bp * code.base_num
+    d = 10000 * code.base_den
     if inclusive:
-        tax = _round(amount * rate / (1 + rate))
+        tax = round_half_up(amount * r, d + r)
         net = amount - tax
         gross = amount
     else:
         net = amount
-        tax = _round(amount * rate)
+        tax = round_half_up(amount * r, d)
         gross = amount + tax
-    base = _round(net * code.base)
+    base = round_half_up(net * code.base_num, code.base_den)
     return LineTax(gross=gross, net=net, base=base, tax=tax)
 
 

@@ -2,7 +2,7 @@
 # Set up everything Kasir's tests need and run the whole suite: lint, the fast tests, then the
 # slow ones (image build and boot). Usage: bash scripts/run-tests.sh
 KASIR_EXTRAS=dev
-KASIR_APT="postgresql-client"
+KASIR_APT="$(grep -v '^#' "$(dirname "$0")/apt-test.txt" | xargs)"
 source "$(dirname "$0")/bootstrap.sh"
 export ESCPOS_CAPABILITIES_PICKLE_DIR=${ESCPOS_CAPABILITIES_PICKLE_DIR:-$PWD/.venv/escpos-cache}
 mkdir -p "$ESCPOS_CAPABILITIES_PICKLE_DIR"

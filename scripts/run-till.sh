@@ -2,7 +2,7 @@
 # Set up Kasir's till and run it with simulated hardware and the bundled demo catalog.
 # Usage: bash scripts/run-till.sh   (data goes to ./demo-data)
 KASIR_EXTRAS=till
-KASIR_APT=""
+KASIR_APT="$(grep -v '^#' "$(dirname "$0")/apt-till.txt" | xargs)"
 source "$(dirname "$0")/bootstrap.sh"
 export KASIR_DATA=${KASIR_DATA:-$PWD/demo-data}
 exec .venv/bin/kasir demo "$@"

@@ -17,8 +17,17 @@ from dataclasses import dataclass, field
 from PIL import Image, ImageDraw, ImageFont
 
 ESC, GS, DLE = 0x1B, 0x1D, 0x10
-CODE_PAGES = {0: "cp437", 2: "cp850", 3: "cp860", 4: "cp863", 5: "cp865", 16: "cp1252",
-              17: "cp866", 18: "cp862", 19: "cp858"}  # fmt: skip
+CODE_PAGES = {
+    0: "cp437",
+    2: "cp850",
+    3: "cp860",
+    4: "cp863",
+    5: "cp865",
+    16: "cp1252",
+    17: "cp866",
+    18: "cp862",
+    19: "cp858",
+}
 CELL_W, CELL_H, MARGIN = 12, 24, 12
 
 
@@ -133,7 +142,9 @@ def decode(data: bytes) -> list[Element]:
                 state.font = need(1, "ESC M")[0] & 1
                 i += 1
             elif cmd == 0x61:  # a justification
-                state.align = {0: "left", 1: "center", 2: "right"}.get(need(1, "ESC a")[0] % 48, "left")
+                state.align = {0: "left", 1: "center", 2: "right"}.get(
+                    need(1, "ESC a")[0] % 48, "left"
+                )
                 i += 1
             elif cmd == 0x64:  # d feed n lines
                 flush()
@@ -252,8 +263,11 @@ def to_text(elements: list[Element], columns: int) -> str:
         elif isinstance(element, Barcode):
             rows.append(_placed(f"[barcode {element.data}]", element.align, columns))
         elif isinstance(element, Raster):
-            rows.append(_placed(f"[image {element.image.width}x{element.image.height}]",
-                                element.align, columns))  # fmt: skip
+            rows.append(
+                _placed(
+                    f"[image {element.image.width}x{element.image.height}]", element.align, columns
+                )
+            )
         elif isinstance(element, Cut):
             rows.append(_placed("- - - cut - - -", "center", columns))
         elif isinstance(element, Kick):
@@ -320,7 +334,9 @@ def to_png(elements: list[Element], columns: int) -> Image.Image:
     y = MARGIN
     for image, align in blocks:
         image = image.crop((0, 0, min(image.width, width), image.height))
-        x = MARGIN + {"center": (width - image.width) // 2, "right": width - image.width}.get(align, 0)
+        x = MARGIN + {"center": (width - image.width) // 2, "right": width - image.width}.get(
+            align, 0
+        )
         page.paste(image, (x, y))
         y += image.height
     return page

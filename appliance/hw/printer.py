@@ -75,7 +75,9 @@ def status_byte_ok(value: int) -> bool:
 
 def parse_status(printer: int | None, offline: int | None, paper: int | None) -> PrinterStatus:
     """Decode replies to DLE EOT 1 (printer), 2 (offline cause) and 4 (roll paper sensor)."""
-    replies = [v if v is not None and status_byte_ok(v) else None for v in (printer, offline, paper)]
+    replies = [
+        v if v is not None and status_byte_ok(v) else None for v in (printer, offline, paper)
+    ]
     printer, offline, paper = replies
     if printer is None:
         return PrinterStatus(answered=False)
@@ -134,8 +136,9 @@ class Printer(Device):
         pass
 
     def _explain(self, exc: BaseException) -> str:
-        return explain(exc, self.describe(), what="printer", section="printer",
-                       key=self.setting_key)  # fmt: skip
+        return explain(
+            exc, self.describe(), what="printer", section="printer", key=self.setting_key
+        )
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -242,8 +245,9 @@ class SerialPrinter(Printer):
     def __init__(self, port: str, baud: int = 19200, *, flow_control: str = "none", **kwargs):
         super().__init__(**kwargs)
         if flow_control not in ("none", "rtscts", "dsrdtr", "xonxoff"):
-            raise ValueError(f"printer.flow_control: {flow_control!r} is not none, rtscts, "
-                             "dsrdtr or xonxoff")  # fmt: skip
+            raise ValueError(
+                f"printer.flow_control: {flow_control!r} is not none, rtscts, dsrdtr or xonxoff"
+            )
         self.port, self.baud, self.flow_control = port, baud, flow_control
         self._serial = None
 
@@ -336,8 +340,16 @@ class NetworkPrinter(Printer):
 
     def _disconnect(self) -> None:
         sock, self._socket = self._socket, None
-        if sock is not None:
-            sock.close()
+        if sock is None:
+            return
+        # Unread bytes at close() make the kernel reset the connection, which can throw away
+        # the end of the job still in the send buffer: read them, then end politely.
+        self._socket = sock
+        with contextlib.suppress(OSError):
+            self._discard_input()
+            sock.shutdown(socket.SHUT_WR)
+        self._socket = None
+        sock.close()
 
 
 class FilePrinter(Printer):
@@ -379,8 +391,9 @@ class UsbPrinter(Printer):
 
     setting_key = "usb_vendor"
 
-    def __init__(self, vendor: int, product: int, *, in_ep: int = 0x82, out_ep: int = 0x01,
-                 **kwargs):  # fmt: skip
+    def __init__(
+        self, vendor: int, product: int, *, in_ep: int = 0x82, out_ep: int = 0x01, **kwargs
+    ):
         super().__init__(**kwargs)
         self.vendor, self.product, self.in_ep, self.out_ep = vendor, product, in_ep, out_ep
         self._usb = None
@@ -391,8 +404,13 @@ class UsbPrinter(Printer):
     def _connect(self) -> None:
         from escpos.printer import Usb
 
-        usb = Usb(self.vendor, self.product, timeout=int(self.timeout * 1000),
-                  in_ep=self.in_ep, out_ep=self.out_ep)  # fmt: skip
+        usb = Usb(
+            self.vendor,
+            self.product,
+            timeout=int(self.timeout * 1000),
+            in_ep=self.in_ep,
+            out_ep=self.out_ep,
+        )
         usb.open()
         self._usb = usb
 
@@ -417,7 +435,7 @@ class UsbPrinter(Printer):
         if name == "NoBackendError" or "usb library" in text:
             return (
                 f"{self.describe()}: USB printing needs libusb — install the package "
-                "libusb-1.0-0, or use [printer] type = \"file\" with path = \"/dev/usb/lp0\""
+                'libusb-1.0-0, or use [printer] type = "file" with path = "/dev/usb/lp0"'
             )
         if name == "DeviceNotFoundError" or "not found" in text.lower():
             if "Access denied" in text or "Errno 13" in text:
@@ -437,8 +455,9 @@ class SimPrinter(Printer):
     preview. Its paper, cover and power are attributes a test or the simulator UI can change:
     `paper` ("ok", "near_end", "end"), `cover_open`, `online`."""
 
-    def __init__(self, directory: str | os.PathLike, columns: int = 42, *, png: bool = True,
-                 **kwargs):  # fmt: skip
+    def __init__(
+        self, directory: str | os.PathLike, columns: int = 42, *, png: bool = True, **kwargs
+    ):
         super().__init__(**kwargs)
         self.directory = Path(directory)
         self.columns = columns
@@ -448,6 +467,8 @@ class SimPrinter(Printer):
         self.online = True
         self.kicks: list[tuple[int, int]] = []
         self.jobs: list[Path] = []
+
+    keeps_connection = False
 
     def describe(self) -> str:
         return f"simulated printer in {self.directory}"
@@ -468,8 +489,11 @@ class SimPrinter(Printer):
         return parse_status(printer, offline, paper)
 
     def _next_number(self) -> int:
-        numbers = [int(m.group(1)) for p in self.directory.glob("*.escpos")
-                   if (m := re.fullmatch(r"(\d+)\.escpos", p.name))]  # fmt: skip
+        numbers = [
+            int(m.group(1))
+            for p in self.directory.glob("*.escpos")
+            if (m := re.fullmatch(r"(\d+)\.escpos", p.name))
+        ]
         return max(numbers, default=0) + 1
 
     def _send(self, data: bytes) -> None:

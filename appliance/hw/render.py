@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from retail.receipt import Receipt, Row, layout, to_ascii
+from retail.receipt import Receipt, Row, layout, to_ascii, wrap
 
 from .escpos_env import Dummy, profile_names
 
@@ -212,13 +212,16 @@ class ReceiptRenderer:
         pattern = code128_modules(code)
         if pattern is None:
             return
-        modules = len(pattern) + 20
         p.set(align="center")
         state["align"] = "center"
-        if self._hw_code128 and modules * 2 <= self.dots:
+        # The printer draws set B throughout: start, data, check (11 modules each), stop (13),
+        # and needs 10 modules of quiet zone on each side.
+        printer_modules = 11 * (len(code) + 2) + 13 + 20
+        if self._hw_code128 and printer_modules * 2 <= self.dots:
             p._hw_barcode("{B" + code, "CODE128", height=60, width=2, function_type="B")
             p.text("\n")
             return
+        modules = len(pattern) + 20
         module = 2 if modules * 2 <= self.dots else 1
         if modules * module > self.dots:
             return  # cannot fit; the receipt number is printed as text above anyway
@@ -245,7 +248,12 @@ class ReceiptRenderer:
     ) -> bytes:
         """A plain document of (text, style) rows with the same styling, e.g. a test page."""
         p, state = self._start()
-        self._rows(p, state, [Row(to_ascii(text), style) for text, style in lines])  # type: ignore[arg-type]
+        rows = [
+            Row(part, style)  # type: ignore[arg-type]
+            for text, style in lines
+            for part in (wrap(to_ascii(text), self.columns) if text else [""])
+        ]
+        self._rows(p, state, rows)
         if qr:
             self._qr(p, state, qr)
         if barcode:

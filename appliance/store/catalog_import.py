@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retail.barcodes import DEFAULT_LAYOUTS, layouts_from_config
 from retail.catalog_csv import CatalogRow, RowError, parse_catalog
 from retail.ids import iso, utcnow, uuid7
 
-from ..catalog import configured_layouts
 from .models import db
 
 CHUNK = 5000
+BIG_IMPORT = 10_000
 # progress(done, total): checking a line is one unit, writing a row another; the total is
 # twice the lines of the file, an upper bound reached when the import is done.
 Progress = Callable[[int, int], None]
@@ -146,7 +147,7 @@ def import_catalog(
         locale=config.locale,
         tax_codes=_known_tax_codes(),
         default_tax=config["store.default_tax"],
-        layouts=configured_layouts(config),
+        layouts=layouts_from_config(config["barcodes.variable_layouts"]) or DEFAULT_LAYOUTS,
         progress=(lambda done, lines: progress(done, 2 * lines)) if progress else None,
     )
     bad_lines = {error.line for error in errors}
@@ -159,7 +160,8 @@ def import_catalog(
     if not rows:
         raise CatalogImportError("catalog not imported: no good rows", errors)
     result = ImportResult(skipped=len(bad_lines), errors=errors, ref=f"import:{uuid7()}")
-    lines = text.count("\n") + 1
+    # Lines as the parser counts them (universal newlines), for one steady progress total.
+    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
     write_progress = None
     if progress is not None:
 
@@ -168,6 +170,10 @@ def import_catalog(
 
     with db.atomic("IMMEDIATE"):
         _Writer(rows, result, write_progress).run()
+    if len(rows) >= BIG_IMPORT:
+        # Fold the big write-ahead log back into the database file and give the SD card its
+        # space back; a reader still using the log just makes this a partial checkpoint.
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
 
 

@@ -28,7 +28,7 @@ from datetime import timedelta
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from peewee import IntegrityError
+from peewee import DataError, IntegrityError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -171,6 +171,24 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
             status_code=409,
         )
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError):
+        # A value the column cannot hold (a number out of range, say) that validation let by.
+        return JSONResponse(
+            {
+                "detail": f"a value does not fit its stored field: {exc.args[0] if exc.args else exc}"
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _surrogate(request: Request, exc: UnicodeEncodeError):
+        # JSON may carry a lone UTF-16 surrogate ("\\ud800") that no database can store.
+        return JSONResponse(
+            {"detail": "a text field holds an invalid character (a lone UTF-16 surrogate)"},
+            status_code=422,
+        )
+
     @app.get("/health", tags=["service"], summary="Liveness and database check")
     def health() -> dict:
         with dbmod.session() as database:
@@ -182,26 +200,10 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         metrics.refresh(settings.stale_after_s)
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    from . import auth, terminal
+    from . import auth, channels, orders, terminal
 
-    app.include_router(terminal.router)
-    app.include_router(auth.router)
-    for name in ("orders", "channels"):
-        module = _optional_router(name)
-        if module is not None:
-            app.include_router(module.router)
+    for module in (terminal, auth, orders, channels):
+        app.include_router(module.router)
 
     app.add_middleware(_Timing, metrics=metrics)
     return app
-
-
-def _optional_router(name: str):
-    """B's routers (orders, channels) mount when present."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"cloud_oms.api.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"cloud_oms.api.{name}":
-            raise
-        return None

@@ -18,14 +18,14 @@ import contextlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from retail.ids import to_local, zone
 
 from .. import db as dbmod
 from .. import finance, invoices, notifications, orders, state, stock
-from ..models.core import Channel, Customer, Product, Store, User
+from ..models.core import Channel, Product, Store, User
 from ..models.orders import Invoice, Order, WebhookEndpoint
 from ..models.stock import PurchaseOrder, StockMovement, Supplier
 from .deps import current_channel, current_owner, current_user
@@ -33,11 +33,32 @@ from .deps import current_channel, current_owner, current_user
 router = APIRouter(tags=["orders"])
 
 Money = Annotated[int, Field(ge=0, le=10**15)]
-Qty = Annotated[int, Field(ge=1, le=10**7)]
+Qty = Annotated[int, Field(ge=1, le=10**6)]
+Id = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="a UUID")]
+StoreCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="a store code")]
+
+
+def _no_nul(value, path: str) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it up front, naming the field."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path or 'body'} contains a NUL character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_nul(item, f"{path}[{i}]")
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_without_nul(cls, data):
+        _no_nul(data, "")
+        return data
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -123,10 +144,15 @@ class LineIn(Body):
 
     def spec(self) -> orders.LineSpec:
         return orders.LineSpec(
-            qty=self.qty, product_id=self.product_id, sku=self.sku, name=self.name,
-            unit_price=self.unit_price, discount=self.discount, tax_code=self.tax_code,
+            qty=self.qty,
+            product_id=self.product_id,
+            sku=self.sku,
+            name=self.name,
+            unit_price=self.unit_price,
+            discount=self.discount,
+            tax_code=self.tax_code,
             source_line_id=self.external_line_id,
-        )  # fmt: skip
+        )
 
 
 class PaymentIn(Body):
@@ -232,9 +258,11 @@ class InvoiceIn(Body):
 @router.post(
     "/api/v1/orders",
     status_code=201,
-    responses={200: {"description": "already booked: unchanged or updated"},
-               409: {"description": "illegal status change, changed content or out of stock"}},
-)  # fmt: skip
+    responses={
+        200: {"description": "already booked: unchanged or updated"},
+        409: {"description": "illegal status change, changed content or out of stock"},
+    },
+)
 def post_online_order(
     body: OnlineOrderIn, response: Response, channel: Channel = Depends(current_channel)
 ) -> dict:
@@ -245,15 +273,28 @@ def post_online_order(
             raise HTTPException(409, detail=f"channel {channel.code} has no fulfilling store")
         store = Store.get_by_id(channel.store_id)
         spec = orders.OrderSpec(
-            kind="online", store=store, channel=channel, external_id=body.external_id,
-            lines=[ln.spec() for ln in body.lines], customer_name=body.customer.name,
-            email=body.customer.email, phone=body.customer.phone,
-            billing_address=body.billing_address, shipping_address=body.shipping_address,
-            delivery=body.delivery, currency=body.currency, shipping_total=body.shipping_total,
-            shipping_tax=body.shipping_tax, note=body.note,
+            kind="online",
+            store=store,
+            channel=channel,
+            external_id=body.external_id,
+            lines=[ln.spec() for ln in body.lines],
+            customer_name=body.customer.name,
+            email=body.customer.email,
+            phone=body.customer.phone,
+            billing_address=body.billing_address,
+            shipping_address=body.shipping_address,
+            delivery=body.delivery,
+            currency=body.currency,
+            shipping_total=body.shipping_total,
+            shipping_tax=body.shipping_tax,
+            note=body.note,
             placed_at=body.placed_at.astimezone(UTC) if body.placed_at else None,
-        )  # fmt: skip
-        pay = orders.PaymentSpec(body.payment.method, None, body.payment.reference) if body.payment else None
+        )
+        pay = (
+            orders.PaymentSpec(body.payment.method, None, body.payment.reference)
+            if body.payment
+            else None
+        )
         order, outcome = orders.upsert_channel_order(
             channel, spec, body.status, f"channel:{channel.code}", pay
         )
@@ -284,12 +325,21 @@ def post_phone_order(body: PhoneOrderIn, user: User = Depends(current_user)) -> 
         elif not body.customer.name:
             raise _field_error("customer.phone", "a phone order needs the customer's phone or name")
         spec = orders.OrderSpec(
-            kind="phone", store=store, lines=[ln.spec() for ln in body.lines], customer=customer,
-            customer_name=body.customer.name, email=body.customer.email,
-            phone=body.customer.phone, company=body.company, npwp=body.npwp,
-            billing_address=body.billing_address, shipping_address=body.shipping_address,
-            delivery=body.delivery, shipping_total=body.shipping_total, note=body.note,
-        )  # fmt: skip
+            kind="phone",
+            store=store,
+            lines=[ln.spec() for ln in body.lines],
+            customer=customer,
+            customer_name=body.customer.name,
+            email=body.customer.email,
+            phone=body.customer.phone,
+            company=body.company,
+            npwp=body.npwp,
+            billing_address=body.billing_address,
+            shipping_address=body.shipping_address,
+            delivery=body.delivery,
+            shipping_total=body.shipping_total,
+            note=body.note,
+        )
         order = orders.create_order(spec, actor, "refuse")
         if body.payment:
             p = body.payment
@@ -301,7 +351,8 @@ def post_phone_order(body: PhoneOrderIn, user: User = Depends(current_user)) -> 
 
 @router.get("/api/v1/customers")
 def find_customers(
-    phone: str = Query(min_length=3, max_length=32), user: User = Depends(current_user)
+    phone: str = Query(min_length=3, max_length=32, pattern=r"^[0-9+() .-]+$"),
+    user: User = Depends(current_user),
 ) -> list[dict]:
     """Customers by phone number (any way of writing it: 0812…, +62 812…, 62812…)."""
     with dbmod.session(), _errors():
@@ -323,16 +374,26 @@ def create_customer(body: CustomerIn, user: User = Depends(current_user)) -> dic
 # --- reading orders ---------------------------------------------------------------------------
 
 Status = Literal[
-    "pending", "confirmed", "processing", "partially_fulfilled", "fulfilled", "shipped",
-    "ready_for_pickup", "delivered", "collected", "partially_returned", "returned", "cancelled",
-]  # fmt: skip
+    "pending",
+    "confirmed",
+    "processing",
+    "partially_fulfilled",
+    "fulfilled",
+    "shipped",
+    "ready_for_pickup",
+    "delivered",
+    "collected",
+    "partially_returned",
+    "returned",
+    "cancelled",
+]
 
 
 @router.get("/api/v1/orders")
 def list_orders(
     status: Status | None = None,
     kind: Literal["store", "online", "phone"] | None = None,
-    store: str | None = Query(None, max_length=16),
+    store: str | None = Query(None, pattern=r"^[A-Za-z0-9_-]{1,16}$"),
     unmatched: bool | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=10**9),
@@ -356,7 +417,7 @@ def list_orders(
 
 
 @router.get("/api/v1/orders/{order_id}", responses={404: {"description": "no such order"}})
-def get_order(order_id: str, user: User = Depends(current_user)) -> dict:
+def get_order(order_id: Id, user: User = Depends(current_user)) -> dict:
     with dbmod.session(), _errors():
         return orders.order_as_dict(_order_for(order_id, user))
 
@@ -367,7 +428,7 @@ _CONFLICT = {404: {"description": "no such order"}, 409: {"description": "illega
 
 
 def _simple_action(name: str, func):
-    def endpoint(order_id: str, user: User = Depends(current_user)) -> dict:
+    def endpoint(order_id: Id, user: User = Depends(current_user)) -> dict:
         with _write():
             order = _order_for(order_id, user)
             func(order, _actor(user))
@@ -375,9 +436,12 @@ def _simple_action(name: str, func):
 
     endpoint.__name__ = f"order_{name}"
     router.add_api_route(
-        f"/api/v1/orders/{{order_id}}/{name}", endpoint, methods=["POST"], responses=_CONFLICT,
+        f"/api/v1/orders/{{order_id}}/{name}",
+        endpoint,
+        methods=["POST"],
+        responses=_CONFLICT,
         summary=f"{name.replace('-', ' ').capitalize()} the order",
-    )  # fmt: skip
+    )
 
 
 _simple_action("confirm", orders.confirm)
@@ -388,14 +452,14 @@ _simple_action("collect", orders.collect)
 
 
 @router.post("/api/v1/orders/{order_id}/cancel", responses=_CONFLICT)
-def cancel_order(order_id: str, body: ReasonIn, user: User = Depends(current_user)) -> dict:
+def cancel_order(order_id: Id, body: ReasonIn, user: User = Depends(current_user)) -> dict:
     with _write():
         orders.cancel(_order_for(order_id, user), _actor(user), body.reason)
         return orders.order_as_dict(orders.get_order(order_id))
 
 
 @router.post("/api/v1/orders/{order_id}/fulfilments", status_code=201, responses=_CONFLICT)
-def fulfil_order(order_id: str, body: FulfilIn, user: User = Depends(current_user)) -> dict:
+def fulfil_order(order_id: Id, body: FulfilIn, user: User = Depends(current_user)) -> dict:
     with _write():
         order = _order_for(order_id, user)
         wanted = None
@@ -406,19 +470,27 @@ def fulfil_order(order_id: str, body: FulfilIn, user: User = Depends(current_use
                     raise _field_error(f"lines[{i}].line_id", f"line {ln.line_id} is listed twice")
                 wanted[ln.line_id] = ln.qty
         fulfilment = orders.fulfil(order, wanted, _actor(user))
-        return {"fulfilment_id": fulfilment.id, "order": orders.order_as_dict(orders.get_order(order_id))}
+        return {
+            "fulfilment_id": fulfilment.id,
+            "order": orders.order_as_dict(orders.get_order(order_id)),
+        }
 
 
 @router.post("/api/v1/orders/{order_id}/shipments", status_code=201, responses=_CONFLICT)
-def ship_order(order_id: str, body: ShipIn, user: User = Depends(current_user)) -> dict:
+def ship_order(order_id: Id, body: ShipIn, user: User = Depends(current_user)) -> dict:
     with _write():
         order = _order_for(order_id, user)
-        shipment = orders.ship(order, body.carrier, body.tracking_number, _actor(user), body.fulfilment_id)
-        return {"shipment_id": shipment.id, "order": orders.order_as_dict(orders.get_order(order_id))}
+        shipment = orders.ship(
+            order, body.carrier, body.tracking_number, _actor(user), body.fulfilment_id
+        )
+        return {
+            "shipment_id": shipment.id,
+            "order": orders.order_as_dict(orders.get_order(order_id)),
+        }
 
 
 @router.post("/api/v1/orders/{order_id}/payments", status_code=201, responses=_CONFLICT)
-def pay_order(order_id: str, body: PaymentIn, user: User = Depends(current_user)) -> dict:
+def pay_order(order_id: Id, body: PaymentIn, user: User = Depends(current_user)) -> dict:
     with _write():
         order = _order_for(order_id, user)
         payment = orders.add_payment(
@@ -428,30 +500,44 @@ def pay_order(order_id: str, body: PaymentIn, user: User = Depends(current_user)
 
 
 @router.post("/api/v1/orders/{order_id}/refunds", status_code=201, responses=_CONFLICT)
-def refund_order(order_id: str, body: RefundIn, user: User = Depends(current_user)) -> dict:
+def refund_order(order_id: Id, body: RefundIn, user: User = Depends(current_user)) -> dict:
     with _write():
         order = _order_for(order_id, user)
         payment = orders.refund(
-            order, body.amount, _actor(user), method=body.method, payment_id=body.payment_id,
+            order,
+            body.amount,
+            _actor(user),
+            method=body.method,
+            payment_id=body.payment_id,
             reference=body.reference,
-        )  # fmt: skip
+        )
         return {"payment_id": payment.id, "order": orders.order_as_dict(orders.get_order(order_id))}
 
 
 @router.post("/api/v1/orders/{order_id}/returns", status_code=201, responses=_CONFLICT)
-def return_order(order_id: str, body: ReturnIn, user: User = Depends(current_user)) -> dict:
+def return_order(order_id: Id, body: ReturnIn, user: User = Depends(current_user)) -> dict:
     with _write():
         order = _order_for(order_id, user)
         ret = orders.create_return(
-            order, [(ln.line_id, ln.qty, ln.disposition) for ln in body.lines], _actor(user),
-            reason=body.reason, refund_money=body.refund, method=body.method,
-        )  # fmt: skip
-        return {"return_id": ret.id, "number": ret.number, "amount": ret.amount,
-                "order": orders.order_as_dict(orders.get_order(order_id))}  # fmt: skip
+            order,
+            [(ln.line_id, ln.qty, ln.disposition) for ln in body.lines],
+            _actor(user),
+            reason=body.reason,
+            refund_money=body.refund,
+            method=body.method,
+        )
+        return {
+            "return_id": ret.id,
+            "number": ret.number,
+            "amount": ret.amount,
+            "order": orders.order_as_dict(orders.get_order(order_id)),
+        }
 
 
 @router.post("/api/v1/orders/{order_id}/lines/{line_id}/map", responses=_CONFLICT)
-def map_line(order_id: str, line_id: str, body: MapLineIn, user: User = Depends(current_owner)) -> dict:
+def map_line(
+    order_id: Id, line_id: Id, body: MapLineIn, user: User = Depends(current_owner)
+) -> dict:
     """Point an unmatched line at a catalog product (owners)."""
     with _write():
         order = _order_for(order_id, user)
@@ -464,13 +550,19 @@ def map_line(order_id: str, line_id: str, body: MapLineIn, user: User = Depends(
 
 
 @router.post("/api/v1/orders/{order_id}/invoice", status_code=201, responses=_CONFLICT)
-def invoice_order(order_id: str, body: InvoiceIn, user: User = Depends(current_user)) -> dict:
+def invoice_order(order_id: Id, body: InvoiceIn, user: User = Depends(current_user)) -> dict:
     """The order's invoice (issued once; asking again returns it). A store sale gets one on
     request, e.g. for a business customer with an NPWP."""
     with _write():
         order = _order_for(order_id, user)
-        inv = invoices.issue(order, _actor(user), customer_name=body.customer_name,
-                             company=body.company, npwp=body.npwp, address=body.address)  # fmt: skip
+        inv = invoices.issue(
+            order,
+            _actor(user),
+            customer_name=body.customer_name,
+            company=body.company,
+            npwp=body.npwp,
+            address=body.address,
+        )
         return invoices.as_dict(inv)
 
 
@@ -483,7 +575,7 @@ def _invoice_for(invoice_id: str, user: User) -> Invoice:
 
 
 @router.get("/api/v1/invoices/{invoice_id}", responses={404: {"description": "no such invoice"}})
-def get_invoice(invoice_id: str, user: User = Depends(current_user)) -> dict:
+def get_invoice(invoice_id: Id, user: User = Depends(current_user)) -> dict:
     with dbmod.session(), _errors():
         return invoices.as_dict(_invoice_for(invoice_id, user))
 
@@ -493,16 +585,19 @@ def get_invoice(invoice_id: str, user: User = Depends(current_user)) -> dict:
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, 404: {"description": "no such invoice"}},
 )
-def invoice_pdf(invoice_id: str, user: User = Depends(current_user)) -> Response:
+def invoice_pdf(invoice_id: Id, user: User = Depends(current_user)) -> Response:
     with dbmod.session(), _errors():
         inv = _invoice_for(invoice_id, user)
         pdf = invoices.render_pdf(inv)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{inv.number}.pdf"'})  # fmt: skip
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{inv.number}.pdf"'},
+    )
 
 
 @router.post("/api/v1/invoices/{invoice_id}/credit-note", status_code=201, responses=_CONFLICT)
-def credit_invoice(invoice_id: str, body: ReasonIn, user: User = Depends(current_owner)) -> dict:
+def credit_invoice(invoice_id: Id, body: ReasonIn, user: User = Depends(current_owner)) -> dict:
     """Cancel an invoice by a credit note (owners). The invoice's number is never reused."""
     with _write():
         inv = _invoice_for(invoice_id, user)
@@ -531,7 +626,7 @@ def _level_dict(row: stock.LevelRow) -> dict:
 
 
 @router.get("/api/v1/stores/{store_code}/stock", tags=["stock"])
-def get_stock(store_code: str, low: bool = False, user: User = Depends(current_user)) -> dict:
+def get_stock(store_code: StoreCode, low: bool = False, user: User = Depends(current_user)) -> dict:
     """On hand, reserved, available per product; `low=true` lists only those at or below their
     low-stock threshold."""
     with dbmod.session():
@@ -541,18 +636,28 @@ def get_stock(store_code: str, low: bool = False, user: User = Depends(current_u
 
 
 @router.post("/api/v1/stores/{store_code}/stock/adjustments", status_code=201, tags=["stock"])
-def adjust_stock(store_code: str, body: AdjustIn, user: User = Depends(current_owner)) -> dict:
+def adjust_stock(
+    store_code: StoreCode, body: AdjustIn, user: User = Depends(current_owner)
+) -> dict:
     with _write():
         store = _store(store_code, user)
         product = _product(body.product_id, body.sku)
-        mv = stock.adjust(store, product, body.qty, body.reason, _actor(user), unit_cost=body.unit_cost)
-        return {"movement_id": mv.id, "on_hand": mv.on_hand_after,
-                "available": stock.available(store, product)}  # fmt: skip
+        mv = stock.adjust(
+            store, product, body.qty, body.reason, _actor(user), unit_cost=body.unit_cost
+        )
+        return {
+            "movement_id": mv.id,
+            "on_hand": mv.on_hand_after,
+            "available": stock.available(store, product),
+        }
 
 
 @router.put("/api/v1/stores/{store_code}/stock/{sku}/threshold", tags=["stock"])
 def set_threshold(
-    store_code: str, sku: str, body: ThresholdIn, user: User = Depends(current_owner)
+    store_code: StoreCode,
+    sku: Annotated[str, Path(pattern=r"^[^\x00/]{1,64}$")],
+    body: ThresholdIn,
+    user: User = Depends(current_owner),
 ) -> dict:
     with _write():
         store = _store(store_code, user)
@@ -563,26 +668,38 @@ def set_threshold(
 
 @router.get("/api/v1/stores/{store_code}/stock/movements", tags=["stock"])
 def stock_movements(
-    store_code: str,
-    sku: str | None = Query(None, max_length=64),
+    store_code: StoreCode,
+    sku: str | None = Query(None, max_length=64, pattern=r"^[^\x00]*$"),
     limit: int = Query(100, ge=1, le=1000),
     user: User = Depends(current_user),
 ) -> list[dict]:
     with dbmod.session():
         store = _store(store_code, user)
-        query = StockMovement.select(StockMovement, Product).join(
-            Product, on=(StockMovement.product == Product.id)
-        ).where(StockMovement.store == store.id)
+        query = (
+            StockMovement.select(StockMovement, Product)
+            .join(Product, on=(StockMovement.product == Product.id))
+            .where(StockMovement.store == store.id)
+        )
         if sku:
             query = query.where(Product.sku == sku)
         query = query.order_by(StockMovement.at.desc(), StockMovement.id.desc()).limit(limit)
         return [
-            {"id": m.id, "sku": m.product.sku, "qty": m.qty, "cause": m.cause,
-             "ref_type": m.ref_type, "ref_id": m.ref_id, "unit_cost": m.unit_cost,
-             "on_hand_after": m.on_hand_after, "oversold": m.oversold, "note": m.note,
-             "actor": m.actor, "at": m.at.isoformat()}
+            {
+                "id": m.id,
+                "sku": m.product.sku,
+                "qty": m.qty,
+                "cause": m.cause,
+                "ref_type": m.ref_type,
+                "ref_id": m.ref_id,
+                "unit_cost": m.unit_cost,
+                "on_hand_after": m.on_hand_after,
+                "oversold": m.oversold,
+                "note": m.note,
+                "actor": m.actor,
+                "at": m.at.isoformat(),
+            }
             for m in query
-        ]  # fmt: skip
+        ]
 
 
 def _day_range(store: Store, since: date, until: date) -> tuple[datetime, datetime]:
@@ -598,16 +715,32 @@ def _dates(since: date | None, until: date | None, store: Store) -> tuple[date, 
     since = since or today.replace(day=1)
     until = until or today
     if until < since:
-        raise HTTPException(422, detail=[{"loc": ["query", "until"], "type": "value_error",
-                                          "msg": f"until {until} is before since {since}"}])  # fmt: skip
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["query", "until"],
+                    "type": "value_error",
+                    "msg": f"until {until} is before since {since}",
+                }
+            ],
+        )
     if (until - since).days > 366:
-        raise HTTPException(422, detail=[{"loc": ["query", "until"], "type": "value_error",
-                                          "msg": "a report covers at most 366 days"}])  # fmt: skip
+        raise HTTPException(
+            422,
+            detail=[
+                {
+                    "loc": ["query", "until"],
+                    "type": "value_error",
+                    "msg": "a report covers at most 366 days",
+                }
+            ],
+        )
     return since, until
 
 
 @router.get("/api/v1/stores/{store_code}/stock/value", tags=["stock"])
-def stock_value(store_code: str, user: User = Depends(current_owner)) -> dict:
+def stock_value(store_code: StoreCode, user: User = Depends(current_owner)) -> dict:
     with dbmod.session():
         store = _store(store_code, user)
         return {"store": store.code, "currency": store.currency, "value": stock.stock_value(store)}
@@ -615,7 +748,7 @@ def stock_value(store_code: str, user: User = Depends(current_owner)) -> dict:
 
 @router.get("/api/v1/stores/{store_code}/margins", tags=["stock"])
 def margins(
-    store_code: str,
+    store_code: StoreCode,
     since: date | None = None,
     until: date | None = None,
     user: User = Depends(current_owner),
@@ -626,9 +759,15 @@ def margins(
         since, until = _dates(since, until, store)
         start, end = _day_range(store, since, until)
         rows = stock.margins(store, start, end)
-        return {"store": store.code, "since": since.isoformat(), "until": until.isoformat(),
-                "products": rows, "revenue": sum(r["revenue"] for r in rows),
-                "cost": sum(r["cost"] for r in rows), "margin": sum(r["margin"] for r in rows)}  # fmt: skip
+        return {
+            "store": store.code,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "products": rows,
+            "revenue": sum(r["revenue"] for r in rows),
+            "cost": sum(r["cost"] for r in rows),
+            "margin": sum(r["margin"] for r in rows),
+        }
 
 
 # --- suppliers and purchase orders -----------------------------------------------------------
@@ -665,11 +804,23 @@ class ReceiveIn(Body):
 
 def _po_dict(po: PurchaseOrder) -> dict:
     return {
-        "id": po.id, "number": po.number, "status": po.status, "store": po.store.code,
-        "supplier": {"id": po.supplier_id, "name": po.supplier.name}, "note": po.note,
-        "lines": [{"id": ln.id, "sku": ln.product.sku, "qty_ordered": ln.qty_ordered,
-                   "qty_received": ln.qty_received, "unit_cost": ln.unit_cost} for ln in po.lines],
-    }  # fmt: skip
+        "id": po.id,
+        "number": po.number,
+        "status": po.status,
+        "store": po.store.code,
+        "supplier": {"id": po.supplier_id, "name": po.supplier.name},
+        "note": po.note,
+        "lines": [
+            {
+                "id": ln.id,
+                "sku": ln.product.sku,
+                "qty_ordered": ln.qty_ordered,
+                "qty_received": ln.qty_received,
+                "unit_cost": ln.unit_cost,
+            }
+            for ln in po.lines
+        ],
+    }
 
 
 @router.post("/api/v1/suppliers", status_code=201, tags=["stock"])
@@ -682,8 +833,10 @@ def create_supplier(body: SupplierIn, user: User = Depends(current_owner)) -> di
 @router.get("/api/v1/suppliers", tags=["stock"])
 def list_suppliers(user: User = Depends(current_user)) -> list[dict]:
     with dbmod.session():
-        return [{"id": s.id, "name": s.name, "email": s.email, "phone": s.phone}
-                for s in Supplier.select().order_by(Supplier.name)]  # fmt: skip
+        return [
+            {"id": s.id, "name": s.name, "email": s.email, "phone": s.phone}
+            for s in Supplier.select().order_by(Supplier.name)
+        ]
 
 
 @router.post("/api/v1/purchase-orders", status_code=201, tags=["stock"])
@@ -709,14 +862,17 @@ def _po(po_id: str) -> PurchaseOrder:
 
 
 @router.get("/api/v1/purchase-orders/{po_id}", tags=["stock"])
-def get_purchase_order(po_id: str, user: User = Depends(current_user)) -> dict:
+def get_purchase_order(po_id: Id, user: User = Depends(current_user)) -> dict:
     with dbmod.session():
         return _po_dict(_po(po_id))
 
 
-@router.post("/api/v1/purchase-orders/{po_id}/receive", tags=["stock"],
-             responses={409: {"description": "received or cancelled already"}})  # fmt: skip
-def receive_purchase_order(po_id: str, body: ReceiveIn, user: User = Depends(current_owner)) -> dict:
+@router.post(
+    "/api/v1/purchase-orders/{po_id}/receive",
+    tags=["stock"],
+    responses={409: {"description": "received or cancelled already"}},
+)
+def receive_purchase_order(po_id: Id, body: ReceiveIn, user: User = Depends(current_owner)) -> dict:
     """Book goods in (all outstanding, or the given quantities) at the lines' cost prices."""
     with _write():
         po = _po(po_id)
@@ -740,7 +896,7 @@ def receive_purchase_order(po_id: str, body: ReceiveIn, user: User = Depends(cur
     responses={200: {"content": {"text/csv": {}}}},
 )
 def journal(
-    store_code: str,
+    store_code: StoreCode,
     since: date | None = None,
     until: date | None = None,
     user: User = Depends(current_owner),
@@ -751,8 +907,11 @@ def journal(
         since, until = _dates(since, until, store)
         text = finance.journal_csv(store, since, until)
     name = f"journal-{store.code}-{since.isoformat()}-{until.isoformat()}.csv"
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # --- webhooks and tracking --------------------------------------------------------------------
@@ -777,14 +936,23 @@ def add_webhook(body: WebhookIn, user: User = Depends(current_owner)) -> dict:
 @router.get("/api/v1/webhooks", tags=["notifications"])
 def list_webhooks(user: User = Depends(current_owner)) -> list[dict]:
     with dbmod.session():
-        return [{"id": ep.id, "url": ep.url, "active": ep.active,
-                 "store": ep.store.code if ep.store_id else None}
-                for ep in WebhookEndpoint.select()]  # fmt: skip
+        return [
+            {
+                "id": ep.id,
+                "url": ep.url,
+                "active": ep.active,
+                "store": ep.store.code if ep.store_id else None,
+            }
+            for ep in WebhookEndpoint.select()
+        ]
 
 
-@router.get("/api/v1/track/{tracking_token}", tags=["notifications"],
-            responses={404: {"description": "no such order"}})  # fmt: skip
-def track(tracking_token: str) -> dict:
+@router.get(
+    "/api/v1/track/{tracking_token}",
+    tags=["notifications"],
+    responses={404: {"description": "no such order"}},
+)
+def track(tracking_token: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$")]) -> dict:
     """What the customer's tracking page shows: no personal data beyond the order itself."""
     with dbmod.session():
         order = Order.get_or_none(Order.tracking_token == tracking_token)
@@ -792,10 +960,17 @@ def track(tracking_token: str) -> dict:
             raise HTTPException(404, detail="no order has this tracking link")
         full = orders.order_as_dict(order)
         return {
-            "number": order.number, "status": order.status, "payment_status": order.payment_status,
-            "delivery": order.delivery, "total": order.total, "currency": order.currency,
+            "number": order.number,
+            "status": order.status,
+            "payment_status": order.payment_status,
+            "delivery": order.delivery,
+            "total": order.total,
+            "currency": order.currency,
             "lines": [{"name": ln["name"], "qty": ln["qty"]} for ln in full["lines"]],
             "shipments": full["shipments"],
-            "history": [{"status": t["to"], "at": t["at"]} for t in full["transitions"]
-                        if t["machine"] == "status"],
-        }  # fmt: skip
+            "history": [
+                {"status": t["to"], "at": t["at"]}
+                for t in full["transitions"]
+                if t["machine"] == "status"
+            ],
+        }

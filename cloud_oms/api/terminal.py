@@ -51,6 +51,8 @@ from .deps import current_terminal
 
 router = APIRouter(tags=["terminals"])
 HEARTBEAT_HISTORY = timedelta(days=30)
+INT32_MAX = 2**31 - 1
+INT63_MAX = 2**62
 _AUTH = {401: {"description": "terminal token missing, unknown or revoked"}}
 
 
@@ -196,6 +198,11 @@ def heartbeat(body: Heartbeat, terminal: Terminal = Depends(current_terminal)) -
         )
     if body.clock.tzinfo is None:
         raise _field_error(("body", "clock"), "clock has no UTC offset")
+    for name in ("outbox_depth", "quarantined"):
+        if getattr(body, name) > INT32_MAX:
+            raise _field_error(("body", name), f"{name} is larger than {INT32_MAX}")
+    if body.last_seq > INT63_MAX:
+        raise _field_error(("body", "last_seq"), f"last_seq is larger than {INT63_MAX}")
     now = utcnow()
     skew = int((body.clock - now).total_seconds() * 1000)
     devices = [d.model_dump() for d in body.devices]

@@ -210,7 +210,8 @@ class ReturnLine(_Model):
 
 
 class InvoiceCounter(_Model):
-    """The last number issued per store, year and series; read FOR UPDATE, never a SEQUENCE."""
+    """The last number issued per store, year and series (INV, CN, RMA, PH, WEB); read FOR
+    UPDATE in the transaction that uses the number, never a SEQUENCE."""
 
     store = pw.ForeignKeyField(Store, on_delete="CASCADE")
     year = pw.IntegerField()

@@ -25,15 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from appliance import catalog, identity, refunds, shifts  # noqa: E402
-from appliance.cart import Cart  # noqa: E402
-from appliance.checkout import complete_sale  # noqa: E402
-from appliance.config import Config  # noqa: E402
-from appliance.staff import StaffInfo  # noqa: E402
-from appliance.store.db import open_store, store_path  # noqa: E402
-from appliance.store.models import db  # noqa: E402
-from retail.barcodes import DEFAULT_LAYOUTS, make_variable  # noqa: E402
-from retail.pricing import Discount, TenderInput, settle  # noqa: E402
+from appliance import catalog, identity, refunds, shifts
+from appliance.cart import Cart
+from appliance.checkout import complete_sale
+from appliance.config import Config
+from appliance.staff import StaffInfo
+from appliance.store.db import open_store, store_path
+from appliance.store.models import db
+from retail.barcodes import DEFAULT_LAYOUTS, make_variable
+from retail.pricing import Discount, TenderInput, settle
 
 
 class Intents:

@@ -102,10 +102,12 @@ def test_bad_sale_input_stores_nothing(till, argv, message):
 
 
 def _data_dir(run):
+    from pathlib import Path
+
     for cell in run.__closure__:
         value = cell.cell_contents
         if isinstance(value, list) and value and value[0] == "--data-dir":
-            return value[1]
+            return Path(value[1])
     raise AssertionError("no data dir")
 
 
@@ -148,3 +150,47 @@ def test_console_script_runs(tmp_path):
         check=True,
     )
     assert out.stdout.strip() == "kasir 0.1.0"
+
+
+def test_sale_prints_and_opens_drawer_for_cash_only(till):
+    from appliance.store.models import Audit
+
+    run, _ = till
+    run("shift", "open")
+    code, out, _ = run("sale", "--sku", "BRS", "--pay", "cash:100.000")
+    assert code == 0 and "receipt printed" in out and "opened" in out.lower()
+    code, out, _ = run("sale", "--sku", "BRS", "--pay", "qris:75.000:QR1")
+    assert code == 0 and "receipt printed" in out and "drawer" not in out.lower()
+    data = _data_dir(run)
+    printed = sorted((data / "sim-printer").glob("*.txt"))
+    assert len(printed) == 2
+    assert "000001" in printed[0].read_text() and "000002" in printed[1].read_text()
+    escpos = sorted((data / "sim-printer").glob("*.escpos"))
+    assert escpos[0].read_bytes().startswith(b"\x1b@")
+    database = open_store(store_path(data))
+    opens = Audit.select().where(Audit.action == "drawer_open").count()
+    database.close()
+    assert opens == 1
+
+
+def test_offline_printer_queues_and_never_fails_the_sale(till, monkeypatch):
+    import socket
+
+    from appliance.store.models import PrintJob
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    monkeypatch.setenv("KASIR_PRINTER_TYPE", "network")
+    monkeypatch.setenv("KASIR_PRINTER_HOST", "127.0.0.1")
+    monkeypatch.setenv("KASIR_PRINTER_TCP_PORT", str(closed_port))
+    monkeypatch.setenv("KASIR_PRINTER_TIMEOUT_SECONDS", "1")
+    run, _ = till
+    run("shift", "open")
+    code, out, err = run("sale", "--sku", "BRS", "--pay", "card:75.000:C1")
+    assert code == 0, err
+    assert "Receipt 000001" in out and "receipt queued" in out
+    database = open_store(store_path(_data_dir(run)))
+    jobs = [(j.ref, j.state) for j in PrintJob.select()]
+    database.close()
+    assert jobs == [("000001", "queued")]

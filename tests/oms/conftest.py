@@ -51,8 +51,11 @@ PG_URL = os.environ.get("KASIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/p
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 TEST_SECRET = "test-secret-not-for-production-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# pytest runs with --import-mode=importlib: put the repo and this directory's helper modules
+# (oms_events, ...) on the path for the test modules to import.
+for _path in (str(REPO), str(Path(__file__).parent)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 
 # --- databases --------------------------------------------------------------------------------

@@ -67,8 +67,9 @@ def make_channel(
 
 
 def make_user(email: str, role: str = "staff") -> User:
-    return User.create(email=email, name=email.split("@")[0], role=role,
-                       password_hash=hash_password(PASSWORD))  # fmt: skip
+    return User.create(
+        email=email, name=email.split("@")[0], role=role, password_hash=hash_password(PASSWORD)
+    )
 
 
 def sale_event(
@@ -94,24 +95,46 @@ def sale_event(
         lt = line_tax(gross - discount, PPN)
         lines.append(
             SaleLineWire(
-                line_id=uuid7(), line_no=no, product_id=product_id, sku=sku, name=name, qty=qty,
-                unit_price=price, gross=gross, cart_discount=discount, total=lt.gross,
+                line_id=uuid7(),
+                line_no=no,
+                product_id=product_id,
+                sku=sku,
+                name=name,
+                qty=qty,
+                unit_price=price,
+                gross=gross,
+                cart_discount=discount,
+                total=lt.gross,
                 tax=TaxWire(code="PPN", rate_bp=1200, base_num=11, base_den=12),
-                tax_amount=lt.tax, tax_base=lt.base, net=lt.net,
+                tax_amount=lt.tax,
+                tax_base=lt.base,
+                net=lt.net,
             )
-        )  # fmt: skip
+        )
     total = sum(ln.total for ln in lines)
     sale = SaleCompleted(
-        sale_id=uuid7(), receipt_no=receipt_no, receipt_seq=seq, shift_id=uuid7(),
-        staff_id=uuid7(), staff_name="Sari", lines=lines,
+        sale_id=uuid7(),
+        receipt_no=receipt_no,
+        receipt_seq=seq,
+        shift_id=uuid7(),
+        staff_id=uuid7(),
+        staff_name="Sari",
+        lines=lines,
         payments=[PaymentWire(payment_id=uuid7(), tender=tender, amount=total)],
-        subtotal=sum(ln.gross for ln in lines), discount_total=cart_discount, total=total,
-        tax_total=sum(ln.tax_amount for ln in lines), ereceipt_token="e" * 22,
-    )  # fmt: skip
+        subtotal=sum(ln.gross for ln in lines),
+        discount_total=cart_discount,
+        total=total,
+        tax_total=sum(ln.tax_amount for ln in lines),
+        ereceipt_token="e" * 22,
+    )
     return Event(
-        id=uuid7(), type="sale.completed", seq=seq,
-        occurred_at=occurred_at or datetime.now(UTC), tz="Asia/Jakarta", payload=sale,
-    )  # fmt: skip
+        id=uuid7(),
+        type="sale.completed",
+        seq=seq,
+        occurred_at=occurred_at or datetime.now(UTC),
+        tz="Asia/Jakarta",
+        payload=sale,
+    )
 
 
 def refund_event(
@@ -133,18 +156,39 @@ def refund_event(
             amounts[i] if amounts else (ln.total * qty // ln.qty, ln.tax_amount * qty // ln.qty)
         )
         lines.append(
-            RefundLineWire(sale_line_id=ln.line_id, line_no=no, product_id=ln.product_id,
-                           sku=ln.sku, name=ln.name, qty=qty, amount=amount, tax_amount=tax,
-                           restock=restock)
-        )  # fmt: skip
+            RefundLineWire(
+                sale_line_id=ln.line_id,
+                line_no=no,
+                product_id=ln.product_id,
+                sku=ln.sku,
+                name=ln.name,
+                qty=qty,
+                amount=amount,
+                tax_amount=tax,
+                restock=restock,
+            )
+        )
     total = sum(ln.amount for ln in lines)
     refund = SaleRefunded(
-        refund_id=uuid7(), sale_id=s.sale_id, sale_receipt_no=s.receipt_no, receipt_no=receipt_no,
-        receipt_seq=seq, shift_id=s.shift_id, staff_id=s.staff_id, reason="rusak", lines=lines,
+        refund_id=uuid7(),
+        sale_id=s.sale_id,
+        sale_receipt_no=s.receipt_no,
+        receipt_no=receipt_no,
+        receipt_seq=seq,
+        shift_id=s.shift_id,
+        staff_id=s.staff_id,
+        reason="rusak",
+        lines=lines,
         payments=[PaymentWire(payment_id=uuid7(), tender=s.payments[0].tender, amount=total)],
-        total=total, tax_total=sum(ln.tax_amount for ln in lines),
-    )  # fmt: skip
+        total=total,
+        tax_total=sum(ln.tax_amount for ln in lines),
+    )
     return Event(
-        id=uuid7(), type="sale.refunded", seq=seq, occurred_at=datetime.now(UTC),
-        tz="Asia/Jakarta", depends_on=[sale.id], payload=refund,
-    )  # fmt: skip
+        id=uuid7(),
+        type="sale.refunded",
+        seq=seq,
+        occurred_at=datetime.now(UTC),
+        tz="Asia/Jakarta",
+        depends_on=[sale.id],
+        payload=refund,
+    )

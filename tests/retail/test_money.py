@@ -155,7 +155,7 @@ def test_parse_money(text, currency, locale, minor):
 )
 def test_parse_money_rejects_with_the_amount_and_the_reason(text, currency, locale, reason):
     message = money_error(text, currency, locale)
-    assert message == f"amount {text!r} {reason}"
+    assert message.startswith(f"amount {text!r} {reason}")
 
 
 def test_parse_money_missing():
@@ -255,7 +255,9 @@ def test_allocate_largest_remainders_get_the_extra_units(total, weights):
     wsum = sum(weights) or len(weights)
     effective = weights if sum(weights) else [1] * len(weights)
     rem = [total * w % wsum for w in effective]
-    bumped = [i for i, (p, w) in enumerate(zip(parts, effective, strict=True)) if p * wsum > total * w]
+    bumped = [
+        i for i, (p, w) in enumerate(zip(parts, effective, strict=True)) if p * wsum > total * w
+    ]
     kept = [i for i in range(len(parts)) if i not in bumped]
     # Every part that got an extra unit had a remainder at least as large as any that did not,
     # and an equal remainder only loses to an earlier part.
