@@ -116,6 +116,11 @@ def complete_sale(
     ident, training = identity.for_sale()
     sale_id = uuid7()
     with db.atomic("IMMEDIATE"):
+        # Again under the write lock: a `kasir shift close` from another process between the
+        # first look and here must not get this sale after its Z report.
+        shift = shifts.current()
+        if shift is None:
+            raise shifts.ShiftError("no shift is open: open a shift before selling")
         if training:
             seq = next_number("training_receipt_seq")
             receipt_no = identity.training_receipt_no(seq)

@@ -171,6 +171,44 @@ _ERRORS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"cash (?P<a>\d+) is less than the (?P<b>\d+) due"), "Not enough cash"),
     (re.compile(r".*needs a manager's approval"), "A manager must approve this"),
     (re.compile(r"a discount above 10% needs a manager's approval"), "A manager must approve this"),
+    # Device states (appliance/hw), as the status bar and its pop-up show them.
+    (re.compile(r"ready"), "Ready"),
+    (re.compile(r"closed"), "Closed"),
+    (re.compile(r"open"), "Open"),
+    (re.compile(r"ready \(no sensor\)"), "Ready (no sensor)"),
+    (re.compile(r"ready \(simulated scanner\)"), "Ready (simulated scanner)"),
+    (
+        re.compile(r"ready \(simulated scanner: write codes to (?P<path>\S+)\)"),
+        "Ready (simulated scanner: write codes to {path})",
+    ),
+    (re.compile(r"ready on (?P<port>\S+)"), "Ready on {port}"),
+    (re.compile(r"ready \(keyboard scanner.*\)"), "Ready (keyboard scanner)"),
+    (
+        re.compile(r"ready \(this printer does not report paper or cover state\)"),
+        "Ready (this printer does not report paper or cover)",
+    ),
+    (re.compile(r".*: not checked yet"), "Not checked yet"),
+    (
+        re.compile(r".*: not found — is the (?P<what>\w+) plugged in and switched on\?.*"),
+        "The {what} is not found: is it plugged in and switched on?",
+    ),
+    (
+        re.compile(r".*: the (?P<what>\w+) stopped answering.*"),
+        "The {what} stopped answering: was it unplugged or switched off?",
+    ),
+    (
+        re.compile(r".*: connection refused.*"),
+        "The printer refuses the connection: check its address",
+    ),
+    (
+        re.compile(r".*: no answer — is the (?P<what>\w+) switched on.*"),
+        "The {what} does not answer: is it switched on and on the network?",
+    ),
+    (
+        re.compile(r".*printer offline — .*"),
+        "Printer offline: is the paper feed button held, or the cover open?",
+    ),
+    (re.compile(r"simulated printer switched off"), "Printer switched off"),
 ]
 
 
@@ -180,5 +218,6 @@ def explain(error: BaseException | str) -> str:
     for pattern, message in _ERRORS:
         match = pattern.fullmatch(text)
         if match:
-            return _(message).format(**match.groupdict())
+            values = {key: _(value) for key, value in match.groupdict().items()}
+            return _(message).format(**values)
     return text[:1].upper() + text[1:]

@@ -311,7 +311,8 @@ def _stock_qty(line: SaleLine, qty: int) -> int:
         return qty
     if line.weight_g:
         return line.weight_g
-    return max(1, round(line.total * 1000 / line.unit_price)) if line.unit_price else 1
+    # the same estimate checkout took out of stock: from the label's gross price
+    return max(1, round(line.gross * 1000 / line.unit_price)) if line.unit_price else 1
 
 
 def _tender_split(sale: Sale, amount: int, to: str) -> list[tuple[str, int]]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -309,6 +310,7 @@ class Releases:
         data_dir: Path = DATA_DIR,
         *,
         python: str = "/usr/bin/python3",
+        pip_python: str | None = None,
         service=None,
         ready_timeout: float = READY_TIMEOUT,
         poll: float = 0.5,
@@ -319,6 +321,9 @@ class Releases:
         self.data_dir = Path(data_dir)
         self.dir = self.data_dir / "releases"
         self.python = python
+        # None: each venv gets its own pip (the till); else this interpreter's pip installs
+        # into a venv made without one (quicker: the tests use it).
+        self.pip_python = pip_python
         self.service = service if service is not None else Service()
         self.ready_timeout = ready_timeout
         self.poll = poll
@@ -362,7 +367,9 @@ class Releases:
     def installed(self) -> list[str]:
         if not self.dir.is_dir():
             return []
-        found = [p.name for p in self.dir.iterdir() if (p / ".complete").is_file()]
+        found = [
+            p.name for p in self.dir.iterdir() if not p.is_symlink() and (p / ".complete").is_file()
+        ]
         return sorted(found, key=parse_version)
 
     def failed_versions(self) -> list[str]:
@@ -414,12 +421,16 @@ class Releases:
                         if _sha256(check) != manifest.files[member]:
                             raise UpdateError(f"{member} changed while it was being unpacked")
             env = dict(os.environ, TMPDIR=staging, PIP_NO_CACHE_DIR="1", HOME=staging)
-            self._run([self.python, "-m", "venv", str(target)], env, "creating the venv")
+            venv = [self.python, "-m", "venv", str(target)]
+            if self.pip_python:
+                venv.insert(3, "--without-pip")
+                pip = [self.pip_python, "-m", "pip", "--python", str(target / "bin" / "python")]
+            else:
+                pip = [str(target / "bin" / "python"), "-m", "pip"]
+            self._run(venv, env, "creating the venv")
             self._run(
                 [
-                    str(target / "bin" / "python"),
-                    "-m",
-                    "pip",
+                    *pip,
                     "install",
                     "--no-index",
                     "--find-links",
@@ -480,10 +491,8 @@ class Releases:
         return self.settle()
 
     def _clear_ready(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.ready_file.unlink()
-        except FileNotFoundError:
-            pass
 
     def wait_ready(self) -> bool:
         deadline = self.clock() + self.ready_timeout
@@ -586,6 +595,22 @@ def _fsync_dir(path: Path) -> None:
 
 # -- Debian security updates --------------------------------------------------------------------
 
+_INST = re.compile(r"^Inst (\S+) \[[^\]]*\] \((\S+) ([^\[]*)\[")
+
+
+def security_upgrades(simulation: str) -> list[str]:
+    """Installed packages that `apt-get -s dist-upgrade` would upgrade from the security
+    suite. Point-release updates wait for the owner; security fixes do not."""
+    found = []
+    for line in simulation.splitlines():
+        match = _INST.match(line)
+        if match and any(
+            origin.strip().split("/")[-1].endswith("-security")
+            for origin in match.group(3).split(",")
+        ):
+            found.append(match.group(1))
+    return found
+
 
 def security_update(
     run: Callable = subprocess.run,
@@ -597,13 +622,11 @@ def security_update(
 
     The root and boot partitions are remounted read-write for this only. apt runs in a chroot
     of a plain bind mount of / (which shows the disk's own /var, not the tmpfs mounted over
-    parts of it), so packages see their real state files. Returns "unchanged", "read-only
-    again" or "reboot": after an upgrade the old files are still open in running programs, so
+    parts of it), so packages see their real state files. Returns "unchanged" (root read-only
+    again) or "reboot": after an upgrade the old files are still open in running programs, so
     the root cannot go back to read-only before a reboot, which also starts the new code."""
-    done: list[list[str]] = []
 
     def sh(*command: str, check: bool = True) -> subprocess.CompletedProcess:
-        done.append(list(command))
         result = run(list(command), capture_output=True, text=True)
         if check and result.returncode != 0:
             raise UpdateError(
@@ -611,8 +634,8 @@ def security_update(
             )
         return result
 
-    def packages() -> str:
-        return sh("chroot", chroot_dir, "dpkg-query", "-W", "-f=${Package} ${Version}\\n").stdout
+    def apt(*args: str) -> subprocess.CompletedProcess:
+        return sh("chroot", chroot_dir, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", *args)
 
     mounted: list[str] = []
     sh("mount", "-o", "remount,rw", "/")
@@ -630,11 +653,21 @@ def security_update(
         ):
             sh("mount", kind, source, target)
             mounted.append(target)
-        before = packages()
-        sh("chroot", chroot_dir, "apt-get", "update", "-q")
-        sh("chroot", chroot_dir, "unattended-upgrade", "-v")
-        sh("chroot", chroot_dir, "apt-get", "clean")
-        changed = packages() != before
+        apt("update", "-q")
+        packages = security_upgrades(apt("-s", "dist-upgrade").stdout)
+        if packages:
+            log(f"security updates: {', '.join(packages)}")
+            apt(
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "-o",
+                "Dpkg::Options::=--force-confold",
+                *packages,
+            )
+            changed = True
+        apt("clean")
     finally:
         for target in reversed(mounted):
             sh("umount", "-R", target, check=False)

@@ -4,7 +4,7 @@
     $ kasir-oms add-store JKT1 "Toko Jakarta" --tz Asia/Jakarta
     $ kasir-oms create-user owner@toko.id --role owner --password-file pw.txt
     $ kasir-oms add-terminal JKT1 "Kasir depan"            # prints a one-time enrolment code
-    $ kasir-oms add-terminal JKT1 "" --replace T01         # re-enrol T01 on new hardware
+    $ kasir-oms add-terminal JKT1 --replace T01            # re-enrol T01 on new hardware
     $ kasir-oms revoke-terminal JKT1 T01
     $ kasir-oms import-catalog products.csv --store JKT1
     $ kasir-oms add-channel shop --kind online --store JKT1
@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add-terminal", help="add a till; prints its one-time enrolment code")
     p.add_argument("store")
-    p.add_argument("name")
+    p.add_argument("name", nargs="?", default="", help="optional with --replace")
     p.add_argument("--replace", metavar="TERMINAL", help="re-enrol this terminal (code or id)")
     p.add_argument("--expires-hours", type=int, default=24)
     p.set_defaults(func=cmd_add_terminal)

@@ -182,7 +182,7 @@ def ingest(terminal: Terminal, texts: list[str]) -> EventBatchResult:
         if item.seq is not None:
             top_seq = max(top_seq, item.seq)
         if outcome.outcome == "accepted":
-            top_accepted = max(top_accepted, item.seq)
+            top_accepted = max(top_accepted, item.event.seq)
             if item.event.type in ("sale.completed", "sale.refunded"):
                 top_receipt = max(top_receipt, item.event.payload.receipt_seq)
     last_accepted = _raise_counters(terminal, top_seq, top_accepted, top_receipt)
@@ -198,8 +198,14 @@ def _load_known(store: Store, items: list[Parsed]) -> _Known:
     known = _Known()
     ids = list({i.event_id for i in items if i.event_id})
     deps = list({d for i in items if i.event for d in i.event.depends_on} - set(ids))
-    columns = (SyncEvent.id, SyncEvent.event_id, SyncEvent.digest, SyncEvent.terminal,
-               SyncEvent.store, SyncEvent.outcome, SyncEvent.reason)  # fmt: skip
+    columns = (
+        SyncEvent.event_id,
+        SyncEvent.digest,
+        SyncEvent.terminal,
+        SyncEvent.store,
+        SyncEvent.outcome,
+        SyncEvent.reason,
+    )
     for part in _chunks(ids + deps):
         for row in SyncEvent.select(*columns).where(SyncEvent.event_id.in_(part)):
             if row.outcome == "accepted":

@@ -482,7 +482,7 @@ def by_cashier(period: Period, *, stores: Sequence[Store] | None = None) -> Repo
     q = _Sql()
     where = q.in_period(sc, "o.store_id", "o.booked_at")
     raw = q.run(
-        f"SELECT {who}, COUNT(*), SUM(o.total), SUM(o.discount_total) FROM \"order\" o {joins} "
+        f'SELECT {who}, COUNT(*), SUM(o.total), SUM(o.discount_total) FROM "order" o {joins} '
         f"WHERE {BOOKED} AND o.kind IN ('store', 'phone') AND {where} GROUP BY 1, 2"
     )
     rows = []

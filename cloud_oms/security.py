@@ -161,7 +161,10 @@ def enrol_allowed(address: str, limit: int, window_s: int, now: datetime) -> boo
     return failures < limit
 
 
-def record_enrol_failure(address: str, now: datetime) -> None:
+def record_enrol_failure(address: str, now: datetime, window_s: int) -> None:
+    """Count a failure; failures older than the window (or a day) are forgotten."""
     from .models.core import EnrolAttempt
 
     EnrolAttempt.create(address=address[:64], at=now)
+    keep = timedelta(seconds=max(window_s, 86400))
+    EnrolAttempt.delete().where(EnrolAttempt.at < now - keep).execute()

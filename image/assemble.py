@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import BLOCK, MiB, SECTOR, Layout, Partition, parse_sfdisk_dump
+from .layout import BLOCK, SECTOR, Layout, MiB, Partition, parse_sfdisk_dump
 
 
 class AssemblyError(RuntimeError):
@@ -121,7 +121,9 @@ def copy_in(disk: Path, part_image: Path, offset: int) -> None:
 def write_table(disk: Path, layout: Layout) -> None:
     with open(disk, "r+b") as f:
         f.truncate(layout.size)
-    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-q", str(disk)], input=layout.sfdisk_script())
+    run(
+        ["sfdisk", "--no-reread", "--no-tell-kernel", "-q", str(disk)], input=layout.sfdisk_script()
+    )
 
 
 def build_disk(

@@ -197,7 +197,7 @@ def bootstrap(recipe: dict, rootfs: Path) -> None:
         "--variant=minbase",
         "--architectures=arm64",
         f"--components={','.join(recipe['debian']['components'])}",
-        "--aptopt=Apt::Install-Recommends \"false\"",
+        '--aptopt=Apt::Install-Recommends "false"',
         "--dpkgopt=path-exclude=/usr/share/man/*",
         "--dpkgopt=path-exclude=/usr/share/doc/*",
         "--dpkgopt=path-include=/usr/share/doc/*/copyright",
@@ -205,7 +205,7 @@ def bootstrap(recipe: dict, rootfs: Path) -> None:
         "--dpkgopt=path-exclude=/usr/share/locale/*",
         "--dpkgopt=path-include=/usr/share/locale/locale.alias",
         "--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata",
-        f"--setup-hook=sh {hook} \"$1\"",
+        f'--setup-hook=sh {hook} "$1"',
         f"--include={','.join(package_list(recipe))}",
         recipe["debian"]["suite"],
         str(rootfs),
@@ -245,9 +245,7 @@ def show_latest(recipe: dict) -> dict[str, str]:
             except OSError:
                 continue
             for stanza in text.split("\n\n"):
-                fields = dict(
-                    line.split(": ", 1) for line in stanza.splitlines() if ": " in line
-                )
+                fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
                 name = fields.get("Package")
                 if name in recipe["pins"]:
                     version = fields["Version"]

@@ -157,6 +157,7 @@ def remove_keys(text: str, names: set[str], note: str) -> str:
 
 
 def write_atomically(path: Path, text: str, mode: int | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".new")
     with open(tmp, "w", encoding="utf-8") as out:
         out.write(text)
@@ -381,7 +382,7 @@ def apply(
     data = root / DATA
     (data / "run").mkdir(parents=True, exist_ok=True)
     if kasir is not None and not any(data.glob("*.sqlite3")):
-        made = _as_user(kasir + ["--data-dir", str(data), "init"], as_user)
+        made = _as_user([*kasir, "--data-dir", str(data), "init"], as_user)
         pin = re.search(r"PIN[^:]*:\s*(\d+)", made.stdout)
         if made.returncode == 0 and pin:
             report.manager_pin = pin.group(1)
@@ -422,7 +423,9 @@ def write_report(root: Path, report: Report, owner: str | None = None) -> None:
             shutil.chown(path, "root", owner)
 
 
-def merge_report(root: Path, applied: list[str], problems: list[dict]) -> None:
+def merge_report(
+    root: Path, applied: list[str], problems: list[dict], owner: str | None = None
+) -> None:
     """Add the enrolment's outcome to the report first boot wrote."""
     path = (root / REPORT).with_suffix(".json")
     try:
@@ -434,14 +437,18 @@ def merge_report(root: Path, applied: list[str], problems: list[dict]) -> None:
         [p for p in old["problems"] if p["key"] != "oms.enrolment_code"] + problems,
         old.get("manager_pin"),
     )
-    write_report(root, report, owner="kasir")
+    write_report(root, report, owner=owner)
 
 
 # -- enrolment --------------------------------------------------------------------------------
 
 
-def enrol_once(root: Path, kasir: list[str], as_user: str | None = "kasir") -> tuple[str, str]:
-    """One attempt: ("done"|"nothing"|"failed", message)."""
+def enrol_once(
+    root: Path, kasir: list[str], system: System | None = None, as_user: str | None = "kasir"
+) -> tuple[str, str]:
+    """One attempt: ("done"|"nothing"|"failed", message). The boot partition is read-only
+    but for the moment the used code is removed from kasir.toml."""
+    system = system or System(live=False)
     config = root / CONFIG
     report = Report()
     values = read_config(config, report)
@@ -450,18 +457,27 @@ def enrol_once(root: Path, kasir: list[str], as_user: str | None = "kasir") -> t
     token = root / DATA / "oms-token"
     if token.exists():
         if code:
-            scrub_secrets(config, {"oms.enrolment_code"}, "removed: this till is enrolled")
+            scrub_on_boot(config, "removed: this till is enrolled", system)
         return "nothing", "already enrolled"
     if not url and not code:
         return "nothing", "no OMS configured: a standalone till"
     if not url or not code:
         missing = "oms.url" if not url else "oms.enrolment_code"
         return "failed", f"{missing} is empty: both are needed to join the OMS"
-    done = _as_user(kasir + ["--data-dir", str(root / DATA), "enrol", url, code], as_user)
+    done = _as_user([*kasir, "--data-dir", str(root / DATA), "enrol", url, code], as_user)
     if done.returncode == 0:
-        scrub_secrets(config, {"oms.enrolment_code"}, "removed after enrolment")
+        scrub_on_boot(config, "removed after enrolment", system)
         return "done", done.stdout.strip().splitlines()[0] if done.stdout.strip() else "enrolled"
     return "failed", (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+
+
+def scrub_on_boot(config: Path, note: str, system: System) -> None:
+    if system.remount("/boot/firmware", "rw"):
+        try:
+            scrub_secrets(config, {"oms.enrolment_code"}, note)
+        finally:
+            os.sync()
+            system.remount("/boot/firmware", "ro")
 
 
 def enrol_loop(
@@ -471,16 +487,18 @@ def enrol_loop(
     *,
     sleep: Callable[[float], None] = time.sleep,
     attempts: int | None = None,
+    as_user: str | None = "kasir",
     log: Callable[[str], None] = print,
 ) -> str:
     """Try until enrolled: the network (Wi-Fi just set up) and the OMS may come later. The
     file is read again before each try, so a corrected code is picked up."""
     delay, n = 15.0, 0
+    owner = "kasir" if system.live else None
     while True:
         n += 1
-        state, message = enrol_once(root, kasir)
+        state, message = enrol_once(root, kasir, system, as_user)
         if state == "done":
-            merge_report(root, [f"joined the OMS: {message}"], [])
+            merge_report(root, [f"joined the OMS: {message}"], [], owner)
             system.start("kasir-sync.service")
             log(f"enrolled: {message}")
             return state
@@ -491,6 +509,7 @@ def enrol_loop(
             root,
             [],
             [{"key": "oms.enrolment_code", "line": None, "message": f"not enrolled: {message}"}],
+            owner,
         )
         log(f"enrolment attempt {n} failed: {message}; next try in {delay:.0f} s")
         if attempts is not None and n >= attempts:

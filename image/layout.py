@@ -157,9 +157,7 @@ def parse_sfdisk_dump(text: str) -> list[tuple[int, int, int]]:
         fields = dict(
             part.strip().split("=", 1) for part in line.split(":", 1)[1].split(",") if "=" in part
         )
-        found.append(
-            (int(fields["start"]), int(fields["size"]), int(fields["type"].strip(), 16))
-        )
+        found.append((int(fields["start"]), int(fields["size"]), int(fields["type"].strip(), 16)))
     return found
 
 
@@ -326,7 +324,9 @@ def install_boot_files(root: str = "/", firmware: str = "/boot/firmware") -> tup
         with open(tmp, "w") as out:
             out.write(text)
         os.replace(tmp, os.path.join(fw, name))
-    for old in glob.glob(os.path.join(fw, "vmlinuz-*")) + glob.glob(os.path.join(fw, "initrd.img-*")):
+    for old in glob.glob(os.path.join(fw, "vmlinuz-*")) + glob.glob(
+        os.path.join(fw, "initrd.img-*")
+    ):
         if os.path.basename(old) not in (kernel_name, initrd_name):
             os.remove(old)
     os.sync()

@@ -108,7 +108,6 @@ def build_project_wheel(out_dir: Path, project: Path = PROJECT) -> Path:
                 "pip",
                 "wheel",
                 "--no-deps",
-                "--no-build-isolation",
                 "--disable-pip-version-check",
                 "-q",
                 "-w",

@@ -19,7 +19,15 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    field_validator,
+    model_validator,
+)
 
 from .ids import is_uuid7
 
@@ -245,7 +253,8 @@ class Event(WireModel):
     depends_on: list[Id] = Field(
         default_factory=list, description="events that must be accepted before this one"
     )
-    payload: Payload
+    # SerializeAsAny: the union's serializer would try each member; the payload knows its type.
+    payload: SerializeAsAny[Payload]
 
     _check_id = field_validator("id")(classmethod(lambda cls, v: _uuid7(v)))
 

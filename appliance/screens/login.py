@@ -14,9 +14,14 @@ from .widgets import TButton
 class TillScreen(Screen):
     """Base of the till's screens: `enter()` before it shows, `refresh()` on a new language."""
 
+    def __init__(self, **kwargs):
+        # The app that made the screen, fixed: a worker's late answer must reach this app.
+        self._app = App.get_running_app()
+        super().__init__(**kwargs)
+
     @property
     def app(self):
-        return App.get_running_app()
+        return self._app
 
     @property
     def till(self):

@@ -340,8 +340,7 @@ class DoneScreen(TillScreen):
             tell(
                 _("E-receipt"),
                 _(
-                    "E-receipts need the address of the OMS's e-receipt pages: a manager sets "
-                    "store.ereceipt_base_url in the till's config."
+                    "E-receipts need the address of the OMS's e-receipt pages: a manager sets store.ereceipt_base_url in the till's config."
                 ),
             )
             return

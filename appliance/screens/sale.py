@@ -437,15 +437,21 @@ class SaleScreen(TillScreen):
         if cart.empty:
             self.app.error(_("The cart is empty"))
             return
-        label = self.customer_text or ""
         try:
-            parking.park(cart, self.till.staff, label)
+            parking.park(cart, self.till.staff, self._park_label())
         except CartError as exc:
             self.app.error(exc)
             return
         self.parked_count = len(parking.parked())
         self.app.notify(_("Sale parked: resume it from Parked"), "ok")
         self.show_cart()
+
+    def _park_label(self) -> str:
+        cart = self.till.cart
+        first = cart.lines[0].name
+        more = len(cart.lines) - 1
+        label = f"{first} +{more}" if more else first
+        return f"{self.customer_text}: {label}" if self.customer_text else label
 
     def open_manager(self) -> None:
         with_manager(
@@ -459,7 +465,7 @@ class SaleScreen(TillScreen):
             return
 
         def park_and_go():
-            parking.park(cart, self.till.staff, self.customer_text)
+            parking.park(cart, self.till.staff, self._park_label())
             self.app.logout()
 
         confirm(

@@ -81,7 +81,17 @@ V2 = [
     'CREATE INDEX "outbox_pending" ON "outbox" ("state", "seq")',
 ]
 
-MIGRATIONS: list[tuple[int, list[str] | Callable[[Database], None]]] = [(1, V1), (2, V2)]
+# v3: the open shift is looked up on every sale, and Z reports count voids by action and time.
+V3 = [
+    'CREATE INDEX "shift_open" ON "shift" ("opened_at") WHERE "closed_at" IS NULL',
+    'CREATE INDEX "audit_action_at" ON "audit" ("action", "at")',
+]
+
+MIGRATIONS: list[tuple[int, list[str] | Callable[[Database], None]]] = [
+    (1, V1),
+    (2, V2),
+    (3, V3),
+]
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -115,7 +115,7 @@ def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
                 store = Store.get_by_id(terminal.store_id)
         if failure:
             with dbmod.atomic():
-                record_enrol_failure(address, now)
+                record_enrol_failure(address, now, settings.enrol_window_s)
             raise HTTPException(401, detail=failure)
     return EnrolResponse(
         terminal_id=terminal.id,

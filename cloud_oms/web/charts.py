@@ -125,7 +125,9 @@ def bar_chart(
                 f'<text x="{cx:.1f}" y="{height - bottom + 16}" text-anchor="middle" {FONT} '
                 f'font-size="11" fill="#374151">{escape(_clip(str(name), 12))}</text>'
             )
-    out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#9ca3af"/>')
+    out.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#9ca3af"/>'
+    )
     out.append(_legend(series, left, 14))
     out.append("</svg>")
     return Markup("".join(out))
@@ -218,7 +220,9 @@ def line_chart(
             )
     for s, (series_name, vs) in enumerate(series):
         colour = PALETTE[s % 5]
-        points = " ".join(f"{px:.1f},{py:.1f}" for px, py in (xy(i, v or 0) for i, v in enumerate(vs)))
+        points = " ".join(
+            f"{px:.1f},{py:.1f}" for px, py in (xy(i, v or 0) for i, v in enumerate(vs))
+        )
         dash = ' stroke-dasharray="5 4"' if s else ""
         out.append(
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>'

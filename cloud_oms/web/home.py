@@ -1,7 +1,7 @@
 """The start page: today's sales, the last two weeks, and what needs attention.
 
-    GET /            figures for the stores the user may see
-    GET /static/...  the stylesheet and the one small script (no build step)
+GET /            figures for the stores the user may see
+GET /static/...  the stylesheet and the one small script (no build step)
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from peewee import fn
 
 from retail.ids import to_local, utcnow
 
@@ -42,7 +43,7 @@ def dashboard(request: Request, user: User = Depends(signed_in)):
         recent = reports.sales(period, stores=stores)
         this_day = recent.rows[-1] if recent.rows else {}
         open_counts = dict(
-            Order.select(Order.status, Order.id.count())
+            Order.select(Order.status, fn.COUNT(Order.id))
             .where(
                 Order.store.in_(store_ids)
                 & Order.status.in_(
@@ -64,7 +65,10 @@ def dashboard(request: Request, user: User = Depends(signed_in)):
                 Terminal.store.in_(store_ids)
                 & Terminal.enrolled_at.is_null(False)
                 & Terminal.revoked_at.is_null()
-                & (Terminal.last_seen_at.is_null() | (Terminal.last_seen_at < stale_cutoff(request)))
+                & (
+                    Terminal.last_seen_at.is_null()
+                    | (Terminal.last_seen_at < stale_cutoff(request))
+                )
             )
             .count()
         )

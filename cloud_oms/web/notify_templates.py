@@ -107,7 +107,7 @@ def validate(subject: str, body: str) -> None:
             raise TemplateError(field, f"the {field} is {len(text)} characters; at most {limit}")
         unknown = sorted({m for m in PLACEHOLDER.findall(text) if m not in FIELDS})
         if unknown:
-            names = ", ".join("{{ %s }}" % u for u in unknown)
+            names = ", ".join("{{ " + u + " }}" for u in unknown)
             raise TemplateError(field, f"unknown placeholder {names}; known: {', '.join(FIELDS)}")
         stray = PLACEHOLDER.sub("", text)
         if "{{" in stray or "}}" in stray:
@@ -199,7 +199,9 @@ def preview(event: str, subject: str, body: str, order: Order | None = None) -> 
 
 
 def queued_ids(order: Order) -> set[str]:
-    return {n.id for n in Notification.select(Notification.id).where(Notification.order == order.id)}
+    return {
+        n.id for n in Notification.select(Notification.id).where(Notification.order == order.id)
+    }
 
 
 def apply_to_new(order_id: str, before: set[str]) -> int:

@@ -96,12 +96,14 @@ def update_store(
     except ValueError as exc:
         raise ServiceError("tz", str(exc)) from None
     if locale not in SUPPORTED_LOCALES:
-        raise ServiceError("locale", f"locale {locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}")
+        raise ServiceError(
+            "locale", f"locale {locale!r} is not one of {', '.join(SUPPORTED_LOCALES)}"
+        )
     clean = {k: str(info.get(k, "")).strip()[:300] for k in STORE_INFO_FIELDS}
     with atomic():
-        Store.update(name=name[:120], tz=tz, locale=locale, prices_include_tax=prices_include_tax).where(
-            Store.id == store.id
-        ).execute()
+        Store.update(
+            name=name[:120], tz=tz, locale=locale, prices_include_tax=prices_include_tax
+        ).where(Store.id == store.id).execute()
         set_setting(f"store.{store.id}", clean)
     return Store.get_by_id(store.id)
 
@@ -110,11 +112,7 @@ def update_store(
 
 
 def _other_active_owners(user: User) -> int:
-    return (
-        User.select()
-        .where((User.role == "owner") & User.active & (User.id != user.id))
-        .count()
-    )
+    return User.select().where((User.role == "owner") & User.active & (User.id != user.id)).count()
 
 
 def update_user(
@@ -194,14 +192,19 @@ def add_webhook(url: str, secret: str, store_code: str | None) -> WebhookEndpoin
 
 def set_webhook_active(endpoint_id: str, active: bool) -> None:
     with atomic():
-        if WebhookEndpoint.update(active=active).where(WebhookEndpoint.id == endpoint_id).execute() == 0:
+        if (
+            WebhookEndpoint.update(active=active).where(WebhookEndpoint.id == endpoint_id).execute()
+            == 0
+        ):
             raise ServiceError("webhook", f"no webhook {endpoint_id}")
 
 
 # --- stock transfers --------------------------------------------------------------------------
 
 
-def transfer(from_store: Store, to_store: Store, product: Product, qty: int, reason: str, actor: str):
+def transfer(
+    from_store: Store, to_store: Store, product: Product, qty: int, reason: str, actor: str
+):
     """Move goods between stores: out of one at its average cost, into the other at that
     cost, in one transaction. Refused when the source has less available than asked."""
     if from_store.id == to_store.id:

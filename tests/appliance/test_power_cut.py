@@ -177,7 +177,9 @@ def check_sale(sale, lines, payments, moves, event_row, intent, done) -> list[st
     ev = event.payload
     if (event.seq, event.type, ev.type) != (event_row["seq"], "sale.completed", "sale.completed"):
         p.append(f"{name}: event seq/type {event.seq} {event.type} in row {event_row['seq']}")
-    for field in ("receipt_no", "receipt_seq", "shift_id", "staff_id", "customer_id"):
+    if ev.prices_include_tax != bool(sale["prices_include_tax"]):
+        p.append(f"{name}: event prices_include_tax differs from the sale's")
+    for field in ("receipt_no", "receipt_seq", "shift_id", "staff_id", "staff_name", "customer_id"):
         if getattr(ev, field) != sale[field]:
             p.append(f"{name}: event {field} {getattr(ev, field)!r} != {sale[field]!r}")
     for field in ("subtotal", "discount_total", "rounding", "total", "tax_total"):
@@ -413,7 +415,9 @@ def full_check(intents_path: Path, initial_stock: dict[str, int]) -> tuple[list[
     ledger = dict(
         db.execute_sql("SELECT product_id, SUM(qty) FROM stock_movement GROUP BY product_id")
     )
-    for product, on_hand in stock_levels().items():
+    levels = stock_levels()
+    for product in set(levels) | set(ledger):
+        on_hand = levels.get(product)
         if on_hand != initial_stock.get(product, 0) + ledger.get(product, 0):
             problems.append(f"stock of {product}: {on_hand} != start + ledger")
     stats = {

@@ -217,10 +217,20 @@ class OmsServer:
 
     def start(self, timeout: float = 30.0) -> OmsServer:
         cmd = [
-            sys.executable, "-m", "uvicorn", "cloud_oms.api.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-            "--workers", str(self.workers),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "cloud_oms.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--workers",
+            str(self.workers),
+        ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd, env=self.env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT

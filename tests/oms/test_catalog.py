@@ -19,8 +19,14 @@ def store(oms_db):
 
 
 def till_product(sku, **extra):
-    return {"id": uuid7(), "sku": sku, "name": f"Produk {sku}", "price": 1000, "tax_code": "PPN",
-            **extra}  # fmt: skip
+    return {
+        "id": uuid7(),
+        "sku": sku,
+        "name": f"Produk {sku}",
+        "price": 1000,
+        "tax_code": "PPN",
+        **extra,
+    }
 
 
 def test_change_versions_are_gap_free_and_ordered(store):
@@ -59,19 +65,31 @@ def test_edits_refuse_bad_values_naming_the_field(store):
 
 def test_merge_keeps_the_oms_catalog_and_reports_conflicts(store):
     terminal, _ = admin.add_terminal("CAT", "Kasir")
-    oms = catalog.save_product(sku="MIE", name="Indomie (OMS)", price=3500, tax_code="PPN",
-                               barcodes=[("899001", 1)], plu="5")  # fmt: skip
+    oms = catalog.save_product(
+        sku="MIE",
+        name="Indomie (OMS)",
+        price=3500,
+        tax_code="PPN",
+        barcodes=[("899001", 1)],
+        plu="5",
+    )
     taken_id = oms.id
-    till = TillCatalog.model_validate({
-        "products": [
-            till_product("MIE", name="Indomie (till)", price=3000,
-                         barcodes=[{"code": "899001"}, {"code": "899002", "pack_qty": 12}]),
-            till_product("TEH", barcodes=[{"code": "899001"}], plu="5"),
-            {**till_product("KOPI"), "id": taken_id},
-            till_product("ODD", tax_code="UNKNOWN"),
-        ],
-        "stock": [],
-    })  # fmt: skip
+    till = TillCatalog.model_validate(
+        {
+            "products": [
+                till_product(
+                    "MIE",
+                    name="Indomie (till)",
+                    price=3000,
+                    barcodes=[{"code": "899001"}, {"code": "899002", "pack_qty": 12}],
+                ),
+                till_product("TEH", barcodes=[{"code": "899001"}], plu="5"),
+                {**till_product("KOPI"), "id": taken_id},
+                till_product("ODD", tax_code="UNKNOWN"),
+            ],
+            "stock": [],
+        }
+    )
     result = catalog.merge_till_catalog(terminal, till, actor="test")
     assert result.created["products"] == 2 and result.matched["products"] == 1
     mie = Product.get(Product.sku == "MIE")

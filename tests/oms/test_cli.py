@@ -64,15 +64,19 @@ def test_console_script_sets_up_serves_and_enrols(database_url, tmp_path):
         with server.client() as http:
             first = http.post("/api/v1/terminals/enrol", json={"code": code, "name": "K1"})
             assert first.status_code == 200, first.text
-            status, out, _ = run(database_url, "add-terminal", "JKT1", "", "--replace", "T01")
+            status, out, _ = run(database_url, "add-terminal", "JKT1", "--replace", "T01")
             assert status == 0 and "re-enrolment code" in out
             code2 = out.strip().splitlines()[-1].rsplit(" ", 1)[-1]
             second = http.post("/api/v1/terminals/enrol", json={"code": code2, "name": "K1b"})
             assert second.status_code == 200
             assert second.json()["terminal_id"] == first.json()["terminal_id"]
             token = second.json()["token"]
-            heartbeat = {"version": "1", "outbox_depth": 0, "last_seq": 0,
-                         "clock": "2026-01-01T00:00:00Z"}  # fmt: skip
+            heartbeat = {
+                "version": "1",
+                "outbox_depth": 0,
+                "last_seq": 0,
+                "clock": "2026-01-01T00:00:00Z",
+            }
             auth = {"Authorization": f"Bearer {token}"}
             assert http.post("/api/v1/sync/heartbeat", json=heartbeat, headers=auth).is_success
             assert run(database_url, "revoke-terminal", "JKT1", "T01")[0] == 0
@@ -87,8 +91,10 @@ def test_serve_migrates_on_request(database_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": database_url, "KASIR_OMS_SECRET": TEST_SECRET}
     proc = subprocess.Popen(
         [KASIR_OMS, "serve", "--migrate", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         for _ in range(150):
             try:
@@ -114,6 +120,12 @@ def test_refusals_name_the_field(database_url, capsys):
         (["add-store", "bad code", "Toko"], "code: store code 'bad code'"),
         (["add-store", "JKT1", "Toko", "--tz", "Mars/Olympus"], "tz: time zone 'Mars/Olympus'"),
         (["add-terminal", "NOPE", "Kasir"], "store: no store with code 'NOPE'"),
+        (["add-terminal", "JKT1"], "name: terminal name is empty"),
+        (
+            ["add-terminal", "JKT1", "--replace", "T07"],
+            "terminal: store JKT1 has no terminal 'T07'",
+        ),
+        (["add-terminal", "JKT1", "K", "--expires-hours", "0"], "expires_hours: 0 is not between"),
         (["revoke-terminal", "JKT1", "T09"], "terminal: store JKT1 has no terminal 'T09'"),
         (["create-api-key", "nope"], "channel: no channel 'nope'"),
         (["add-channel", "Shop!"], "channel: channel code 'Shop!'"),
@@ -131,16 +143,40 @@ def test_users_channels_and_api_keys(database_url, capsys, tmp_path):
     password = tmp_path / "pw"
     password.write_text("owner-password\n")
     assert cli(database_url, capsys, "migrate")[0] == 0
-    status, out, _ = cli(database_url, capsys, "create-user", "Ani@Toko.id", "--role", "owner",
-                         "--password-file", str(password))  # fmt: skip
+    status, out, _ = cli(
+        database_url,
+        capsys,
+        "create-user",
+        "Ani@Toko.id",
+        "--role",
+        "owner",
+        "--password-file",
+        str(password),
+    )
     assert status == 0 and "user ani@toko.id (owner) created" in out
     short = tmp_path / "short"
     short.write_text("abc")
-    status, _, err = cli(database_url, capsys, "create-user", "b@toko.id", "--role", "staff",
-                         "--password-file", str(short))  # fmt: skip
+    status, _, err = cli(
+        database_url,
+        capsys,
+        "create-user",
+        "b@toko.id",
+        "--role",
+        "staff",
+        "--password-file",
+        str(short),
+    )
     assert status == 1 and "password: password must be at least 8 characters" in err
-    status, _, err = cli(database_url, capsys, "create-user", "not-an-email", "--role", "staff",
-                         "--password-file", str(password))  # fmt: skip
+    status, _, err = cli(
+        database_url,
+        capsys,
+        "create-user",
+        "not-an-email",
+        "--role",
+        "staff",
+        "--password-file",
+        str(password),
+    )
     assert status == 1 and "email: 'not-an-email' is not an e-mail address" in err
 
     assert cli(database_url, capsys, "add-channel", "shop")[0] == 0

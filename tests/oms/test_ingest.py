@@ -238,9 +238,14 @@ def test_sales_become_store_orders_and_refunds_returns(oms_server, till_token):
 def test_other_events_are_kept_as_received(oms_server, till_token):
     till = FakeTill()
     cash = till.envelope(
-        CashMoved(movement_id=uuid7(), shift_id=till.shift_id, staff_id=till.staff_id,
-                  amount=-50000, reason="beli es batu")
-    )  # fmt: skip
+        CashMoved(
+            movement_id=uuid7(),
+            shift_id=till.shift_id,
+            staff_id=till.staff_id,
+            amount=-50000,
+            reason="beli es batu",
+        )
+    )
     audit = till.envelope(AuditRecorded(audit_id=uuid7(), action="drawer.opened", detail={"n": 1}))
     result = post(oms_server, till_token["token"], [cash.text, audit.text])
     assert [o for o, _ in outcomes(result)] == ["accepted", "accepted"]

@@ -49,8 +49,9 @@ def test_a_database_at_version_1_upgrades_and_keeps_its_rows(empty_database):
         assert migrations.migrate(database) == migrations.LATEST == 2
         assert database.table_exists("terminal_heartbeat")
         assert Terminal.get_by_id(terminal.id).store_id == store.id
-        TerminalHeartbeat.create(terminal=terminal.id, version="1", outbox_depth=0, last_seq=0,
-                                 clock_skew_ms=0)  # fmt: skip
+        TerminalHeartbeat.create(
+            terminal=terminal.id, version="1", outbox_depth=0, last_seq=0, clock_skew_ms=0
+        )
         rows = database.execute_sql("SELECT version FROM schema_version ORDER BY version")
         assert [r[0] for r in rows.fetchall()] == [1, 2]
         assert migrations.migrate(database) == 2  # nothing left to do

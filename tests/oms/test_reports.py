@@ -77,8 +77,12 @@ def shop(oms_db):
     mks = make_store("MKS1", "Toko Makassar", tz="Asia/Makassar")
     catalog.save_category("Minuman")
     catalog.save_category("Roti")
-    kopi = catalog.save_product(sku="KOPI", name="Kopi", price=45_000, tax_code="PPN", category="Minuman")
-    roti = catalog.save_product(sku="ROTI", name="Roti", price=15_000, tax_code="PPN", category="Roti")
+    kopi = catalog.save_product(
+        sku="KOPI", name="Kopi", price=45_000, tax_code="PPN", category="Minuman"
+    )
+    roti = catalog.save_product(
+        sku="ROTI", name="Roti", price=15_000, tax_code="PPN", category="Roti"
+    )
     teh = make_product("TEH", 10_000, name="Teh")
     supplier = stock.create_supplier("CV Nusantara")
     po = stock.create_purchase_order(jkt, supplier, [(kopi, 10, 30_000), (roti, 20, 9_000)], ACTOR)
@@ -237,8 +241,7 @@ def test_channels_stores_products_categories_cashiers(shop):
     assert by_sku["KOPI"]["qty"] == 2 + 1 and by_sku["KOPI"]["returned_qty"] == 1
     assert by_sku["X-1"]["matched"] is False and by_sku["X-1"]["name"] == "Mystery"
     lines_total = sum(
-        ln.total
-        for ln in OrderLine.select().join(Order).where(Order.id.in_(_booked_ids()))
+        ln.total for ln in OrderLine.select().join(Order).where(Order.id.in_(_booked_ids()))
     )
     assert products.totals["sales"] == lines_total
     returned_lines = sum(rl.amount for rl in ReturnLine.select())
@@ -293,7 +296,9 @@ def test_trends_tax_and_tenders(shop):
     assert tax.totals["returns_tax"] == sum(r.tax_amount for r in Return.select())
     ppn = next(r for r in tax.rows if r["tax_code"] == "PPN")
     assert ppn["rate"] == "12% on 11/12"
-    assert next(r for r in tax.rows if r["tax_code"] == "shipping")["tax"] == 2 * 991  # shipped and online
+    assert (
+        next(r for r in tax.rows if r["tax_code"] == "shipping")["tax"] == 2 * 991
+    )  # shipped and online
 
     tenders = {r["method"]: r for r in reports.tenders(PERIOD).rows}
     payments = Payment.select().join(Order).where(Order.kind != "x")
@@ -328,10 +333,16 @@ def test_stock_value_and_margins_match_the_stock_service(shop):
         end = start + timedelta(days=7)
         want = stock.margins(store, start, end)
         got = reports.margins(PERIOD, stores=[store]).rows
-        assert sorted(
-            ({k: r[k] for k in ("product_id", "sku", "qty", "revenue", "cost", "margin")} for r in got),
-            key=lambda r: r["sku"],
-        ) == want
+        assert (
+            sorted(
+                (
+                    {k: r[k] for k in ("product_id", "sku", "qty", "revenue", "cost", "margin")}
+                    for r in got
+                ),
+                key=lambda r: r["sku"],
+            )
+            == want
+        )
     assert reports.margins(PERIOD).totals["cost"] > 0
 
 
@@ -363,15 +374,35 @@ def test_days_follow_a_zone_with_daylight_saving(oms_db):
     kopi = make_product("KOPI", 45_000)
     term = make_terminal(store)
     # 22:30 UTC on 29 March is 00:30 on 30 March in summer time (but 23:30 in winter time).
-    book(store, term, sale_event(term, [(kopi, 1)], occurred_at=datetime(2026, 3, 29, 22, 30, tzinfo=UTC)))
+    book(
+        store,
+        term,
+        sale_event(term, [(kopi, 1)], occurred_at=datetime(2026, 3, 29, 22, 30, tzinfo=UTC)),
+    )
     # 23:30 UTC on 27 March is 00:30 on 28 March in winter time.
-    book(store, term, sale_event(term, [(kopi, 1)], receipt_no="T01-000002", seq=2, occurred_at=datetime(2026, 3, 27, 23, 30, tzinfo=UTC)))
+    book(
+        store,
+        term,
+        sale_event(
+            term,
+            [(kopi, 1)],
+            receipt_no="T01-000002",
+            seq=2,
+            occurred_at=datetime(2026, 3, 27, 23, 30, tzinfo=UTC),
+        ),
+    )
     period = reports.Period(date(2026, 3, 27), date(2026, 3, 31))
     segments = reports.offset_segments("Europe/Berlin", *reports.scope(period).bounds(store))
     assert [s[2] for s in segments] == [3600, 7200]
     assert segments[0][1] == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     days = {r["period"]: r["orders"] for r in reports.sales(period).rows}
-    assert days == {"2026-03-27": 0, "2026-03-28": 1, "2026-03-29": 0, "2026-03-30": 1, "2026-03-31": 0}
+    assert days == {
+        "2026-03-27": 0,
+        "2026-03-28": 1,
+        "2026-03-29": 0,
+        "2026-03-30": 1,
+        "2026-03-31": 0,
+    }
 
 
 def test_bad_requests_name_the_parameter(oms_db):
@@ -386,8 +417,12 @@ def test_bad_requests_name_the_parameter(oms_db):
         reports.best_sellers(PERIOD, limit=0)
     with pytest.raises(reports.ReportError, match="late_after_hours"):
         reports.fulfilment(PERIOD, late_after_hours=0)
-    Store.create(code="SGP1", name="Singapore", tz="Asia/Singapore", currency="SGD", currency_exponent=2)
-    with pytest.raises(reports.ReportError, match=r"store: the stores use different currencies \(IDR, SGD\)"):
+    Store.create(
+        code="SGP1", name="Singapore", tz="Asia/Singapore", currency="SGD", currency_exponent=2
+    )
+    with pytest.raises(
+        reports.ReportError, match=r"store: the stores use different currencies \(IDR, SGD\)"
+    ):
         reports.sales(PERIOD)
     assert reports.sales(PERIOD, stores=[Store.get(Store.code == "SGP1")]).currency.code == "SGD"
     assert Category.select().count() == 0 and Product.select().count() == 0

@@ -27,8 +27,13 @@ def test_passwords_are_salted_slow_hashes_in_the_shared_format():
 def test_pin_hashes_from_a_till_are_recognised():
     assert security.is_secret_hash(hash_secret("4821"))
     assert security.is_secret_hash(hash_secret("4821", n=2**4))
-    for bad in ("4821", "scrypt$16384$8$1$zz$00", "scrypt$1000$8$1$" + "00" * 16 + "$" + "00" * 32,
-                "md5$1$1$1$00$00", "scrypt$16384$8$1$" + "00" * 16):  # fmt: skip
+    for bad in (
+        "4821",
+        "scrypt$16384$8$1$zz$00",
+        "scrypt$1000$8$1$" + "00" * 16 + "$" + "00" * 32,
+        "md5$1$1$1$00$00",
+        "scrypt$16384$8$1$" + "00" * 16,
+    ):
         assert not security.is_secret_hash(bad), bad
 
 

@@ -385,10 +385,12 @@ def test_heartbeat_records_skew_gaps_and_devices(oms_server):
         answer = http.post(
             "/api/v1/sync/heartbeat",
             json=_heartbeat(
-                outbox_depth=1, last_seq=6, clock=iso(ahead),
+                outbox_depth=1,
+                last_seq=6,
+                clock=iso(ahead),
                 devices=[{"name": "printer", "state": "offline", "detail": "paper out"}],
             ),
-        )  # fmt: skip
+        )
         bad = http.post("/api/v1/sync/heartbeat", json=_heartbeat(outbox_depth=-1))
         naive = http.post("/api/v1/sync/heartbeat", json=_heartbeat(clock="2026-01-01T00:00:00"))
     assert answer.status_code == 200, answer.text
@@ -425,11 +427,15 @@ def test_pickup_orders_and_collection_by_till_events(oms_server):
         stock.adjust(store, product, 10, "count", "test")
         order = orders.create_order(
             orders.OrderSpec(
-                kind="phone", store=store, customer_name="Citra", phone="0812-1111-2222",
-                delivery="pickup", lines=[orders.LineSpec(qty=2, product_id=product.id)],
+                kind="phone",
+                store=store,
+                customer_name="Citra",
+                phone="0812-1111-2222",
+                delivery="pickup",
+                lines=[orders.LineSpec(qty=2, product_id=product.id)],
             ),
             actor="test",
-        )  # fmt: skip
+        )
         orders.confirm(order, "test")
         orders.fulfil(Order.get_by_id(order.id), None, "test")
         orders.ready_for_pickup(Order.get_by_id(order.id), "test")
@@ -447,10 +453,13 @@ def test_pickup_orders_and_collection_by_till_events(oms_server):
     till = FakeTill("T01")
     paid = till.envelope(
         OrderPaid(
-            order_id=order.id, shift_id=till.shift_id, staff_id=till.staff_id, total=150000,
+            order_id=order.id,
+            shift_id=till.shift_id,
+            staff_id=till.staff_id,
+            total=150000,
             payments=[PaymentWire(payment_id=uuid7(), tender="qris", amount=150000)],
         )
-    )  # fmt: skip
+    )
     collected = till.envelope(OrderCollected(order_id=order.id, staff_id=till.staff_id))
     with oms_server.client(token=enrolled["token"]) as http:
         result = post_events(http, paid, collected)

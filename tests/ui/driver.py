@@ -148,7 +148,7 @@ class UiDriver:
         return 0 <= x < Window.width and 0 <= y < Window.height
 
     def tap(self, widget_or_text, within=None) -> None:
-        self.pump(2)  # let layouts settle: a dialog that just opened still grows
+        self.pump(1)  # let layouts settle: a dialog that just opened still grows
         widget = (
             self.find(widget_or_text, within=within)
             if isinstance(widget_or_text, str)
@@ -159,7 +159,7 @@ class UiDriver:
         touch.touch_down()
         self.pump(1)
         touch.touch_up()
-        self.pump(3)
+        self.pump(2)
 
     def keys(self, pad_owner, keys: str) -> None:
         """Touch keypad keys: digits, "C" (clear)."""
@@ -171,26 +171,24 @@ class UiDriver:
             assert buttons, f"no key {key!r} on the pad"
             self.tap(buttons[0])
 
-    def type_text(self, text: str) -> None:
-        """Type on the on-screen keyboard (it must be open)."""
+    def _key(self, keyboard, key: str):
         from appliance.screens.widgets import KeyButton
 
+        found = [b for b in self.find_all(cls=KeyButton, within=keyboard) if b.key == key]
+        assert found, f"no key {key!r} on the keyboard"
+        return found[0]
+
+    def type_text(self, text: str) -> None:
+        """Type on the on-screen keyboard (it must be open)."""
         keyboard = self.app.keyboard
         assert not keyboard.disabled, "the on-screen keyboard is not open"
         for char in text:
-            if char == " ":
-                key = "space"
-            else:
-                key = char.lower()
-                if key not in "".join(keyboard.ROWS[keyboard.layout]):
-                    self.tap([b for b in self.find_all(cls=KeyButton, within=keyboard)
-                              if b.key == "abc"][0])  # fmt: skip
+            key = "space" if char == " " else char.lower()
+            if key != "space" and key not in "".join(keyboard.ROWS[keyboard.layout]):
+                self.tap(self._key(keyboard, "abc"))
             if char.isupper():
-                self.tap([b for b in self.find_all(cls=KeyButton, within=keyboard)
-                          if b.key == "shift"][0])  # fmt: skip
-            buttons = [b for b in self.find_all(cls=KeyButton, within=keyboard) if b.key == key]
-            assert buttons, f"no key {char!r} on the keyboard"
-            self.tap(buttons[0])
+                self.tap(self._key(keyboard, "shift"))
+            self.tap(self._key(keyboard, key))
 
     def dialog(self):
         dialogs = [c for c in Window.children if isinstance(c, ModalView)]

@@ -53,7 +53,9 @@ def layout_problems(small_screen: bool) -> list[str]:
                 and type(widget).__name__ != "StatusBar"
                 and min(widget.width, widget.height) < MIN_TARGET - 0.5
             ):
-                problems.append(f"{name} {widget.text!r}: {widget.width:.0f}x{widget.height:.0f} px target")
+                problems.append(
+                    f"{name} {widget.text!r}: {widget.width:.0f}x{widget.height:.0f} px target"
+                )
             if isinstance(widget, Label) and widget.text.strip():
                 if small_screen and widget.font_size < MIN_FONT - 0.5:
                     problems.append(f"{name} {widget.text[:30]!r}: font {widget.font_size:.0f} px")
