@@ -15,14 +15,20 @@ and `OmsRefused` (4xx: the request itself was wrong; the message is the OMS's re
 from __future__ import annotations
 
 import ipaddress
-import json
 import socket
 from urllib.parse import urlsplit
 
 import requests
 
 from retail.catalog_wire import CatalogPage, MergeResult, TillCatalog
-from retail.schema import EnrolRequest, EnrolResponse, EventBatchResult, Heartbeat, SaleCompleted
+from retail.schema import (
+    EnrolRequest,
+    EnrolResponse,
+    EventBatch,
+    EventBatchResult,
+    Heartbeat,
+    SaleCompleted,
+)
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
@@ -187,7 +193,7 @@ class OmsClient:
 
     def post_events(self, events: list[bytes]) -> EventBatchResult:
         """Send stored events exactly as stored: each travels as a JSON string of its bytes."""
-        body = json.dumps({"events": [raw.decode("utf-8") for raw in events]})
+        body = EventBatch(events=[raw.decode("utf-8") for raw in events]).model_dump_json()
         response = self._request(
             "POST",
             "/api/v1/sync/events",

@@ -45,13 +45,14 @@ import logging
 from dataclasses import dataclass, field
 
 from peewee import IntegrityError, InterfaceError, OperationalError, fn
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from retail.ids import utcnow
 from retail.schema import (
     EVENT_TYPES,
     SUPPORTED_SCHEMA_VERSIONS,
     Event,
+    EventBatch,
     EventBatchResult,
     EventOutcome,
     event_digest,
@@ -65,20 +66,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EVENT_TYPES", "EventBatch", "ingest", "payload_of", "sequence_gaps", "stored_sale"]
 
-MAX_BATCH = 1000
 MAX_EVENT_BYTES = 1_000_000
 ATTEMPTS = 4
-
-
-class EventBatch(BaseModel):
-    """The request body of POST /api/v1/sync/events (see the module docstring)."""
-
-    model_config = ConfigDict(extra="forbid")
-    events: list[str] = Field(
-        min_length=1,
-        max_length=MAX_BATCH,
-        description="each event exactly as the till stored it: Event JSON text",
-    )
 
 
 @dataclass

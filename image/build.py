@@ -131,9 +131,9 @@ def check_host() -> None:
     if os.geteuid() != 0:
         raise BuildError("run as root: mmdebstrap and chroot need it")
     missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
-    if platform.machine() not in ("aarch64", "arm64"):
-        if not Path("/usr/libexec/qemu-binfmt/aarch64-binfmt-P").exists():
-            missing.append("qemu-user-static")
+    emulated = platform.machine() not in ("aarch64", "arm64")
+    if emulated and not Path("/usr/libexec/qemu-binfmt/aarch64-binfmt-P").exists():
+        missing.append("qemu-user-static")
     if missing:
         raise BuildError(f"missing on this machine: apt-get install {' '.join(missing)}")
     if platform.machine() not in ("aarch64", "arm64"):
@@ -187,10 +187,36 @@ def setup_hook_script(recipe: dict) -> str:
     )
 
 
+# update-initramfs is diverted to a no-op while packages install: the kernel's postinst and
+# initramfs-tools' trigger would each build the initrd (a minute and a half apiece under
+# emulation); it is built once, afterwards, by build_initramfs().
+ESSENTIAL_HOOK = """set -e; R="$1"
+chroot "$R" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs
+printf '#!/bin/sh\\nexit 0\\n' > "$R/usr/sbin/update-initramfs"
+chmod 755 "$R/usr/sbin/update-initramfs"
+"""
+
+
+def build_initramfs(rootfs: Path) -> None:
+    (rootfs / "usr/sbin/update-initramfs").unlink()
+    chroot(
+        rootfs,
+        "dpkg-divert",
+        "--quiet",
+        "--local",
+        "--rename",
+        "--remove",
+        "/usr/sbin/update-initramfs",
+    )
+    chroot(rootfs, "update-initramfs", "-c", "-k", "all")
+
+
 def bootstrap(recipe: dict, rootfs: Path) -> None:
     assemble.rmtree(rootfs)
     hook = rootfs.parent / "setup-hook.sh"
     hook.write_text(setup_hook_script(recipe))
+    essential = rootfs.parent / "essential-hook.sh"
+    essential.write_text(ESSENTIAL_HOOK)
     command = [
         "mmdebstrap",
         "--mode=root",
@@ -206,6 +232,7 @@ def bootstrap(recipe: dict, rootfs: Path) -> None:
         "--dpkgopt=path-include=/usr/share/locale/locale.alias",
         "--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata",
         f'--setup-hook=sh {hook} "$1"',
+        f'--essential-hook=sh {essential} "$1"',
         f"--include={','.join(package_list(recipe))}",
         recipe["debian"]["suite"],
         str(rootfs),
@@ -549,6 +576,7 @@ def build(args: argparse.Namespace) -> Path:
         else:
             text = render_example()
         (rootfs / "boot/firmware/kasir.toml").write_text(text)
+        build_initramfs(rootfs)
         kernel, initrd = boot_files(rootfs, recipe)
         print(f"  {kernel}, {initrd}")
         clean(rootfs)

@@ -574,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     kasir = [str(root / RELEASE / "bin" / "kasir")]
     if args.command == "grow":
         print(grow_data())
+        (root / SYSTEM_STATE).mkdir(parents=True, exist_ok=True)
+        (root / SYSTEM_STATE / "grown").write_text(time.strftime("%Y-%m-%dT%H:%M:%S%z") + "\n")
         return 0
     if args.command == "enrol":
         state = enrol_loop(root, kasir, system)

@@ -280,7 +280,22 @@ def event_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-# --- the OMS's answers and the heartbeat ------------------------------------------------------
+# --- the batch, the OMS's answers and the heartbeat -------------------------------------------
+
+MAX_BATCH = 1000
+
+
+class EventBatch(BaseModel):
+    """The body of POST /api/v1/sync/events: each event as the JSON text of the exact bytes
+    the till stored (`Event.to_bytes().decode()`). JSON carries a string losslessly, so the OMS
+    gets the very bytes back with `.encode()` and compares their SHA-256 (`event_digest`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[str] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="each event exactly as the till stored it: Event JSON text",
+    )
 
 
 class EventOutcome(WireModel):

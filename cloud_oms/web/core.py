@@ -283,7 +283,7 @@ def record_login_failure(address: str, email: str, now: datetime | None = None) 
     now = now or utcnow()
     with dbmod.atomic():
         for key in _limit_keys(address, email):
-            record_enrol_failure(key, now)
+            record_enrol_failure(key, now, window_s=LOGIN_WINDOW_S)
 
 
 def retry_after(now: datetime | None = None) -> datetime:
@@ -450,13 +450,13 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     user = None if public else session_user(request)
+    # Public pages (the tracking page) carry no forms: no CSRF nonce, no cookie at all.
+    token = "" if public else csrf_token(request)
     html = ENV.get_template(template).render(
         request=request,
         user=user,
-        csrf_token=csrf_token(request),
-        csrf_field=Markup(
-            f'<input type="hidden" name="{CSRF_FIELD}" value="{csrf_token(request)}">'
-        ),
+        csrf_token=token,
+        csrf_field=Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'),
         flash=_read_flash(request),
         nav=[n for n in NAV if n[2] is None or (user and user.role == n[2])],
         path=request.url.path,

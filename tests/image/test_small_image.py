@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -116,5 +115,5 @@ def test_too_small_a_partition_is_an_error(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
     (source / "big").write_bytes(os.urandom(3 * 1024 * 1024))
-    with pytest.raises(assemble.AssemblyError, match="mkfs.ext4"):
+    with pytest.raises(assemble.AssemblyError, match=r"mkfs\.ext4"):
         assemble.make_ext4(tmp_path / "p.img", source, 2 * 1024 * 1024, "x", reserve_pct=0)

@@ -147,6 +147,7 @@ def installed(tmp_path_factory, bundles, release_key):
 def test_a_good_update_switches_and_keeps_the_previous_release(installed):
     releases, till, _, outcome = installed
     assert outcome.state == "installed", outcome.message
+    assert till.starts == 2  # the image's release, then the update's
     assert releases.current() == "1.1.0" and releases.previous() == "1.0.0"
     assert not releases.trial_file.exists()
     assert releases.ready_file.exists()
@@ -170,12 +171,12 @@ def test_a_crashing_release_is_rolled_back(installed, bundles):
     # The old release was started again and reached its login screen.
     till.process.wait(timeout=30)
     assert releases.ready_file.exists()
-    with pytest.raises(UpdateError, match="1.2.0 was rolled back before"):
+    with pytest.raises(UpdateError, match=r"1\.2\.0 was rolled back before"):
         releases.install(bundles["1.2.0"], keys)
 
 
 def test_a_release_that_never_reaches_login_is_rolled_back_after_the_timeout(installed, bundles):
-    releases, till, keys, _ = installed
+    releases, _, keys, _ = installed
     releases.ready_timeout = 1.0
     try:
         outcome = releases.install(bundles["1.3.0"], keys)
@@ -249,9 +250,9 @@ def test_a_missing_signature_is_refused(bundles, release_key, tmp_path):
 
 def test_an_older_or_equal_version_is_refused(installed, bundles):
     releases, _, keys, _ = installed
-    with pytest.raises(UpdateError, match="1.0.0 is not newer than the running 1.1.0"):
+    with pytest.raises(UpdateError, match=r"1\.0\.0 is not newer than the running 1\.1\.0"):
         releases.install(bundles["1.0.0"], keys)
-    with pytest.raises(UpdateError, match="1.1.0 is not newer than the running 1.1.0"):
+    with pytest.raises(UpdateError, match=r"1\.1\.0 is not newer than the running 1\.1\.0"):
         releases.install(bundles["1.1.0"], keys)
 
 

@@ -329,11 +329,11 @@ def _run(rig: Rig) -> Run:
     server, proxy, tills, rng = rig.server, rig.proxy, rig.tills, rig.rng
     codes = [enrol_code(server, STORE, f"Kasir {n + 1}") for n in range(TILLS)]
     errors: list[BaseException] = []
-    _in_parallel(
-        [lambda t=t, c=c: _capture(errors, t.setup, c) for t, c in zip(tills, codes, strict=True)]
-    )
+    _in_parallel([lambda t=t: _capture(errors, t.prepare) for t in tills])
     if errors:
         raise errors[0]
+    for till, code in zip(tills, codes, strict=True):
+        till.enrol(code)  # one after the other: see the report on concurrent enrolments
     stock_before = oms_stock(server)
     for till in tills:
         till.start_seller(rng.randrange(1 << 30), PACE)

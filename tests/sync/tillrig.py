@@ -188,6 +188,11 @@ class Till:
 
     def setup(self, enrol_code: str) -> None:
         """A new till as an owner sets one up: init, the catalog, a cashier, enrolment, a shift."""
+        self.prepare()
+        self.enrol(enrol_code)
+
+    def prepare(self) -> None:
+        """A standalone till: init, the catalog, a cashier."""
         out = self.kasir("init", "--manager-name", self.manager).stdout
         self.pin = re.search(r"PIN \(shown once, write it down\): (\d{6})", out).group(1)
         csv = self.dir / "catalog.csv"
@@ -204,6 +209,9 @@ class Till:
             "--new-pin",
             CASHIER_PIN,
         )
+
+    def enrol(self, enrol_code: str) -> None:
+        """Join the OMS, then open a shift."""
         self.kasir("enrol", self.oms_url, enrol_code, "--name", self.name)
         self.kasir("--staff", self.manager, "shift", "open", "--float", "200000")
         self.token = (self.dir / "oms-token").read_text().strip()

@@ -78,8 +78,8 @@ class UiDriver:
             if isinstance(child, ModalView):
                 child.dismiss(animation=False)
         self.pump(2)
-        app = self.app
-        app.shutdown()
+        # on_stop, not just shutdown(): kv's `app` keeps the running app until it stops.
+        self.app.dispatch("on_stop")
         for child in list(Window.children):
             Window.remove_widget(child)
         self.database.close()

@@ -54,7 +54,9 @@ from web_helpers import HOOK_SECRET, OWNER, PASSWORD, STAFF  # noqa: E402
 
 def _oms_helpers():
     """tests/oms/conftest.py's plain helpers (a database migrated, bound; a free port)."""
-    spec = importlib.util.spec_from_file_location("kasir_oms_fixtures", REPO / "tests/oms/conftest.py")
+    spec = importlib.util.spec_from_file_location(
+        "kasir_oms_fixtures", REPO / "tests/oms/conftest.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -71,7 +73,9 @@ class Mailbox:
         self.messages: list[email.message.EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
         return "250 OK"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list:
@@ -174,7 +178,9 @@ class WebServer:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("web server did not start:\n" + self.log_path.read_text(errors="replace"))
+        raise RuntimeError(
+            "web server did not start:\n" + self.log_path.read_text(errors="replace")
+        )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -228,7 +234,11 @@ def seed(database_url: str) -> dict:
             tz=jkt.tz,
             locale="id_ID",
             prices_include_tax=True,
-            info={"address": "Jl. Sabang 12, Jakarta Pusat", "phone": "021 555 0101", "hours": "08:00–21:00"},
+            info={
+                "address": "Jl. Sabang 12, Jakarta Pusat",
+                "phone": "021 555 0101",
+                "hours": "08:00–21:00",
+            },
         )
         admin.create_user(OWNER, PASSWORD, role="owner", name="Ani (owner)")
         admin.create_user(STAFF, PASSWORD, role="staff", name="Budi", store="JKT1")
@@ -295,9 +305,13 @@ def page(browser):
 
 @pytest.fixture
 def phone(browser):
-    """A phone-sized browser (390 x 844) for the pages customers and staff use on the go."""
+    """A phone-sized browser (390 x 844) in Indonesian, like most of the shops' customers."""
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="id-ID",
     )
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -179,7 +179,10 @@ def test_phone_order_to_shipped_with_tracking_mail_invoice_and_report(
         with db.atomic():
             orders.book_store_sale(store, terminal, event.payload, event)
         spec = orders.OrderSpec(
-            kind="phone", store=store, lines=[orders.LineSpec(sku="TEH-1", qty=1)], customer_name="X"
+            kind="phone",
+            store=store,
+            lines=[orders.LineSpec(sku="TEH-1", qty=1)],
+            customer_name="X",
         )
         gone = orders.create_order(spec, "user:" + OWNER, "backorder")
         orders.confirm(gone, "user:" + OWNER)
@@ -187,7 +190,9 @@ def test_phone_order_to_shipped_with_tracking_mail_invoice_and_report(
         today = to_local(datetime.now(UTC), store.tz).date()
         booked = [
             o
-            for o in Order.select().where(Order.booked_at.is_null(False) & (Order.status != "cancelled"))
+            for o in Order.select().where(
+                Order.booked_at.is_null(False) & (Order.status != "cancelled")
+            )
             if to_local(o.booked_at, store.tz).date() == today
         ]
         expected_sales = sum(o.total for o in booked)

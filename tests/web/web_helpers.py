@@ -1,6 +1,6 @@
 """Constants and helpers the web tests share (the fixtures are in conftest.py).
 
-    from web_helpers import OWNER, shot, sign_in
+from web_helpers import OWNER, shot, sign_in
 """
 
 from __future__ import annotations
