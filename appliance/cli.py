@@ -511,9 +511,7 @@ def cmd_sync(till: Till) -> int:
         return 0
     # force: a library imported on the way (python-escpos) already called basicConfig(), which
     # would leave this a no-op and the uploader's INFO lines (what it sent) unlogged.
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -46,6 +46,10 @@ class OmsUnavailable(OmsError):
     """Could not get an answer: network down, timeout, connection reset, server error."""
 
 
+class OmsTimeout(OmsUnavailable):
+    """The request went out but no answer came in time: the OMS may still have done the work."""
+
+
 class OmsUnauthorized(OmsError):
     """The OMS does not accept this till's token (revoked, or the till was replaced)."""
 
@@ -143,6 +147,8 @@ class OmsClient:
                 f"{self.base_url}: the OMS certificate could not be verified ({exc.__class__.__name__}); "
                 "check the address, or set oms.ca_file for a self-hosted OMS"
             ) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise OmsTimeout(f"{self.base_url}: no answer in time") from exc
         except requests.exceptions.Timeout as exc:
             raise OmsUnavailable(f"{self.base_url}: no answer in time") from exc
         except requests.exceptions.RequestException as exc:

@@ -29,7 +29,7 @@ from retail.ids import iso, parse_iso, utcnow
 from retail.schema import DeviceStatus, Heartbeat
 
 from . import __version__, identity
-from .oms_client import OmsClient, OmsError, OmsUnauthorized, OmsUnavailable
+from .oms_client import OmsClient, OmsError, OmsTimeout, OmsUnauthorized, OmsUnavailable
 from .store.models import Setting, db
 
 log = logging.getLogger("kasir.sync")
@@ -100,10 +100,37 @@ def pending_batch(limit: int = BATCH) -> tuple[list[tuple[int, str, bytes]], int
     return batch, waiting
 
 
-def upload(client: OmsClient, *, batch_size: int = BATCH, max_batches: int = 1000) -> UploadReport:
-    report = UploadReport()
+class BatchSize:
+    """How many events go up in one request. A batch too big for a slow or busy OMS to book
+    within the till's timeout would never be answered (the OMS books it all the same, and the
+    resend starts over): so the size halves after each batch that timed out (the resend of what
+    was booked comes back `duplicate`, which costs the OMS little) and doubles back after each
+    answered one, up to `limit`."""
+
+    def __init__(self, limit: int = BATCH):
+        self.limit = self.value = limit
+
+    def unanswered(self) -> None:
+        self.value = max(1, self.value // 2)
+
+    def answered(self) -> None:
+        self.value = min(self.limit, self.value * 2)
+
+
+def upload(
+    client: OmsClient,
+    *,
+    batch_size: int | BatchSize = BATCH,
+    max_batches: int = 1000,
+    report: UploadReport | None = None,
+) -> UploadReport:
+    """Send pending events in batches until none are left. On a failure the error is raised
+    and `report` (when given) says what went up before it."""
+    size = batch_size if isinstance(batch_size, BatchSize) else BatchSize(batch_size)
+    report = UploadReport() if report is None else report
     for _ in range(max_batches):
-        batch, report.waiting = pending_batch(batch_size)
+        limit = size.value
+        batch, report.waiting = pending_batch(limit)
         if not batch:
             break
         try:
@@ -115,7 +142,10 @@ def upload(client: OmsClient, *, batch_size: int = BATCH, max_batches: int = 100
                     f"WHERE seq IN ({','.join('?' * len(batch))})",
                     (str(exc)[:500], *[seq for seq, _, _ in batch]),
                 )
+            if isinstance(exc, OmsTimeout):
+                size.unanswered()
             raise
+        size.answered()
         report.batches += 1
         report.sent += len(batch)
         now = iso(utcnow())
@@ -144,7 +174,7 @@ def upload(client: OmsClient, *, batch_size: int = BATCH, max_batches: int = 100
                     )
                     report.rejected += 1
                     log.warning("event %s (seq %s) quarantined: %s", event_id, seq, outcome.reason)
-        if len(batch) < batch_size:
+        if len(batch) < limit:
             break
     return report
 
@@ -443,6 +473,8 @@ class SyncLink:
     def __init__(self, client: OmsClient, devices=None):
         self.client = client
         self.devices = devices
+        self.batch = BatchSize()
+        self.last_round = RoundReport()  # the round under way, or the last one
 
     @classmethod
     def from_store(cls, config, data_dir: Path, **client_args) -> SyncLink:
@@ -462,9 +494,9 @@ class SyncLink:
         return cls(client)
 
     def round(self) -> RoundReport:
-        report = RoundReport()
+        report = self.last_round = RoundReport()
         try:
-            report.upload = upload(self.client)
+            upload(self.client, batch_size=self.batch, report=report.upload)
             report.catalog_changes = pull_catalog(self.client)
             report.clock_skew_ms = heartbeat(self.client, self.devices() if self.devices else None)
             report.pickup_orders = len(fetch_pickup_orders(self.client))
@@ -483,23 +515,28 @@ class SyncLink:
         backoff = backoff or Backoff()
         while not stop.is_set():
             try:
-                report = self.round()
+                self.round()
                 backoff.succeeded()
-                if report.upload.sent:
-                    log.info(
-                        "uploaded %d events (%d accepted, %d duplicate, %d rejected)",
-                        report.upload.sent,
-                        report.upload.accepted,
-                        report.upload.duplicate,
-                        report.upload.rejected,
-                    )
                 wait = interval
             except OmsUnauthorized as exc:
                 log.error("%s", exc)
                 raise
             except (OmsUnavailable, OmsError) as exc:
+                if self.last_round.upload.batches:
+                    # Batches were answered before this failure: the OMS is there, maybe slow
+                    # or busy, so the next try comes soon rather than ever later.
+                    backoff.succeeded()
                 wait = backoff.failed()
                 log.warning("sync failed (%s); next try in %.1f s", exc, wait)
+            up = self.last_round.upload
+            if up.sent:
+                log.info(
+                    "uploaded %d events (%d accepted, %d duplicate, %d rejected)",
+                    up.sent,
+                    up.accepted,
+                    up.duplicate,
+                    up.rejected,
+                )
             stop.wait(wait)
 
 

@@ -46,6 +46,7 @@ from retail.catalog_wire import (  # the wire shapes: shared with the till
 )
 from retail.ids import utcnow, uuid7
 from retail.money import Currency
+from retail.pins import is_secret_hash
 from retail.tax import DEFAULT_TAX_CODES
 from retail.tax import TaxCode as DomainTaxCode
 
@@ -63,7 +64,6 @@ from .models.core import (
     Terminal,
 )
 from .models.stock import StockLevel
-from .security import is_secret_hash
 
 STOCK_OVERLAP = timedelta(seconds=120)
 MAX_PAGE = 2000

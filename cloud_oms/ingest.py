@@ -27,14 +27,23 @@ re-sends a rejected event gets it evaluated again, so one rejected for a missing
 accepted once the dependency is. The terminal and store always come from the token.
 
 Concurrency and cost: the batch's stored rows are read once up front, so a re-delivered batch
-is answered from that read without writing anything. Each new event is then booked in a
-transaction of its own (one commit per event, a short hold on the stock rows it moves, so the
-tills of one store interleave instead of queueing behind whole batches). The event's row is
-inserted before its booking, under a partial unique index that allows one accepted row per
-event id: a concurrent delivery of the same event waits for the first, then fails on the index
-and answers `duplicate`. A deadlock or serialisation failure re-runs that event's transaction.
-A booking that raises rolls back with its transaction, and the rejection is stored in a new
-one. The terminal's counters (last seq, last accepted seq, last receipt seq) are raised to the
+is answered from that read without writing anything. New events are then booked in runs: a run
+is consecutive new, valid sales (and events that are only kept) of the batch, booked in one
+transaction with a handful of statements whatever its length (`orders.book_store_sales`: one
+multi-row insert per table, the run's stock levels locked once in product order and updated
+once), which is what lets ten tills' batches through at the rate the database can commit them.
+Anything else — a refund, a pickup, an event sent before, an invalid one, one depending on an
+event of the current run — ends the run and is booked on its own, in a transaction of its own.
+
+An event's row is inserted before its booking, under a partial unique index that allows one
+accepted row per event id: a concurrent delivery of the same event waits for the first
+transaction, then fails on the index (one event) or skips the row (a run, which inserts with
+ON CONFLICT DO NOTHING and books only the rows it inserted) and answers `duplicate` from the
+stored row. A deadlock or serialisation failure re-runs the transaction. If a run fails for
+any other reason — one of its sales cannot be booked — it rolls back and its events are booked
+one at a time, so only the bad one is rejected, with the reason the per-event path gives. A
+booking that raises rolls back with its transaction, and the rejection is stored in a new one.
+The terminal's counters (last seq, last accepted seq, last receipt seq) are raised to the
 batch's highs at the end, with GREATEST/MAX, so deliveries finishing in any order agree.
 """
 
@@ -68,6 +77,10 @@ __all__ = ["EVENT_TYPES", "EventBatch", "ingest", "payload_of", "sequence_gaps",
 
 MAX_EVENT_BYTES = 1_000_000
 ATTEMPTS = 4
+# Event types a run may hold: sales, and the events that are only kept as received.
+RUN_TYPES = frozenset(
+    {"sale.completed", "shift.opened", "shift.closed", "cash.moved", "audit.recorded"}
+)
 
 
 @dataclass
@@ -163,11 +176,19 @@ def ingest(terminal: Terminal, texts: list[str]) -> EventBatchResult:
     items = [parse(i, text) for i, text in enumerate(texts)]
     store = Store.get_by_id(terminal.store_id)
     known = _load_known(store, items)
-    outcomes: list[Outcome] = []
-    top_seq = top_accepted = top_receipt = 0
+    outcomes: list[Outcome | None] = [None] * len(items)
+    run = _Run()
     for item in items:
-        outcome = _evaluate(store, terminal, item, known)
-        outcomes.append(outcome)
+        if not run.takes(item, known):
+            _settle_run(store, terminal, run.items, known, outcomes)
+            run = _Run()
+            if not run.takes(item, known):
+                outcomes[item.index] = _evaluate(store, terminal, item, known)
+                continue
+        run.add(item)
+    _settle_run(store, terminal, run.items, known, outcomes)
+    top_seq = top_accepted = top_receipt = 0
+    for item, outcome in zip(items, outcomes, strict=True):
         if item.seq is not None:
             top_seq = max(top_seq, item.seq)
         if outcome.outcome == "accepted":
@@ -297,6 +318,108 @@ def _accept(store: Store, term: Terminal, item: Parsed, known: _Known) -> Outcom
     return Outcome("accepted")
 
 
+# --- runs: consecutive new events booked together -----------------------------------------
+
+
+@dataclass
+class _Run:
+    """Consecutive events of a batch to book in one transaction (see `_book_run`)."""
+
+    items: list[Parsed] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    sale_ids: set[str] = field(default_factory=set)
+
+    def takes(self, item: Parsed, known: _Known) -> bool:
+        """Whether `item` can join: a valid new sale, or an event that is only kept, that the
+        per-event path would accept without a second look (not a duplicate, a conflict, a
+        rejected delivery sent again, nor an event whose dependency is missing or is in this
+        run), whose event id and sale id the run does not hold yet."""
+        event = item.event
+        if item.reason or event is None or event.type not in RUN_TYPES:
+            return False
+        if item.event_id in self.ids or item.event_id in known.accepted:
+            return False
+        if (item.event_id, item.digest) in known.rejected or _dependency_problem(event, known):
+            return False
+        return event.type != "sale.completed" or event.payload.sale_id not in self.sale_ids
+
+    def add(self, item: Parsed) -> None:
+        self.items.append(item)
+        self.ids.add(item.event_id)
+        if item.event.type == "sale.completed":
+            self.sale_ids.add(item.event.payload.sale_id)
+
+
+def _settle_run(store: Store, term: Terminal, run: list[Parsed], known: _Known, outcomes) -> None:
+    """Book a run in one transaction (see `_book_run`); if that fails for any reason but a lost
+    connection, book its events one at a time, which rejects only the bad one."""
+    if not run:
+        return
+    if len(run) > 1:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                taken = _book_run(store, term, run)
+            except InterfaceError:
+                raise
+            except OperationalError as exc:
+                if attempt < ATTEMPTS and _retryable(exc):
+                    log.info("run of %d events retried after %s", len(run), exc)
+                    continue
+                log.info("run of %d events booked one by one after %s", len(run), exc)
+                break
+            except Exception as exc:  # a bad event: find it the slow way
+                log.info("run of %d events booked one by one after %r", len(run), exc)
+                break
+            for item in run:
+                if item.event_id in taken:
+                    known.accepted[item.event_id] = (item.digest, term.id)
+                    outcomes[item.index] = Outcome("accepted")
+            late = [item for item in run if item.event_id not in taken]
+            if late:  # accepted by a concurrent delivery: answered from its stored row
+                _load_accepted(known, [item.event_id for item in late])
+            run = late
+            break
+    for item in run:
+        outcomes[item.index] = _evaluate(store, term, item, known)
+
+
+def _book_run(store: Store, term: Terminal, run: list[Parsed]) -> set[str]:
+    """Store the run's events as accepted and book them, in one transaction; returns the ids
+    taken. The rows go in first, in event-id order, skipping ids already accepted: a
+    concurrent delivery of the same events waits on the unique index for this transaction,
+    then skips them in turn and answers from the stored rows."""
+    now = utcnow()
+    with atomic():
+        taken = set()
+        rows = [_row(item, store, term, "accepted", None, now) for item in run]
+        rows.sort(key=lambda row: row["event_id"])
+        for part in _chunks(rows, 200):
+            inserted = (
+                SyncEvent.insert_many(part)
+                .on_conflict_ignore()
+                .returning(SyncEvent.event_id)
+                .tuples()
+                .execute()
+            )
+            taken.update(event_id for (event_id,) in inserted)
+        sales = [
+            (item.event.payload, item.event)
+            for item in run
+            if item.event_id in taken and item.event.type == "sale.completed"
+        ]
+        orders.book_store_sales(store, term, sales)
+    return taken
+
+
+def _load_accepted(known: _Known, ids: list[str]) -> None:
+    for part in _chunks(ids):
+        rows = SyncEvent.select(SyncEvent.event_id, SyncEvent.digest, SyncEvent.terminal).where(
+            SyncEvent.event_id.in_(part) & (SyncEvent.outcome == "accepted")
+        )
+        for row in rows:
+            known.accepted[row.event_id] = (row.digest, row.terminal_id)
+
+
 def _reject(store: Store, term: Terminal, item: Parsed, known: _Known, reason: str) -> Outcome:
     """Store a rejected delivery once per distinct content (id and digest)."""
     key = (item.event_id, item.digest)
@@ -334,7 +457,9 @@ def _retryable(exc: Exception) -> bool:
     return code in ("40P01", "40001") or "deadlock" in text or "database is locked" in text
 
 
-def _row(item: Parsed, store: Store, term: Terminal, outcome: str, reason: str | None) -> dict:
+def _row(
+    item: Parsed, store: Store, term: Terminal, outcome: str, reason: str | None, at=None
+) -> dict:
     return {
         "event_id": item.event_id,
         "digest": item.digest,
@@ -346,7 +471,7 @@ def _row(item: Parsed, store: Store, term: Terminal, outcome: str, reason: str |
         "body": item.raw,
         "outcome": outcome,
         "reason": reason,
-        "received_at": utcnow(),
+        "received_at": at or utcnow(),
     }
 
 

@@ -28,6 +28,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from peewee import Case
+
 from retail.ids import iso, token, utcnow
 from retail.ids import uuid7 as _new_id
 from retail.money import allocate
@@ -36,6 +38,7 @@ from retail.tax import DEFAULT_TAX_CODES, TaxCode, line_tax
 
 from . import invoices, notifications, state
 from . import stock as stockmod
+from .bulk import insert_rows
 from .db import atomic, locked
 from .models.core import Channel, Customer, Product, Store, Terminal
 from .models.core import TaxCode as TaxCodeRow
@@ -107,6 +110,14 @@ def tax_code(code: str | None) -> TaxCode:
     raise OrderError("tax_code", f"tax code {code!r} is unknown")
 
 
+IN_CHUNK = 500  # values per IN (...): far below SQLite's and PostgreSQL's parameter limits
+
+
+def _chunked(values: list, size: int = IN_CHUNK):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
 def _match(product_id: str | None, sku: str | None, by_id: dict, by_sku: dict):
     if product_id and product_id in by_id:
         return by_id[product_id], "id"
@@ -117,10 +128,13 @@ def _match(product_id: str | None, sku: str | None, by_id: dict, by_sku: dict):
 
 def _catalog(product_ids, skus) -> tuple[dict, dict]:
     """Products by id and by sku for a batch of lines: two queries, not one per line."""
-    ids = [p for p in product_ids if p]
-    sk = [s for s in skus if s]
-    by_id = {p.id: p for p in Product.select().where(Product.id.in_(ids))} if ids else {}
-    by_sku = {p.sku: p for p in Product.select().where(Product.sku.in_(sk))} if sk else {}
+    ids = sorted({p for p in product_ids if p})
+    sk = sorted({s for s in skus if s})
+    by_id, by_sku = {}, {}
+    for part in _chunked(ids):
+        by_id.update({p.id: p for p in Product.select().where(Product.id.in_(part))})
+    for part in _chunked(sk):
+        by_sku.update({p.sku: p for p in Product.select().where(Product.sku.in_(part))})
     return by_id, by_sku
 
 
@@ -144,6 +158,116 @@ def _lines(order: Order) -> list[OrderLine]:
 
 
 # --- store sales (called by ingest inside its transaction) ------------------------------------
+#
+# Two entry points book the same rows: `book_store_sale` one sale at a time, and
+# `book_store_sales` a run of consecutive sales of one till with a handful of statements (one
+# multi-row INSERT per table, one locked read and one UPDATE of the run's stock levels). The
+# row builders below are shared, so the two cannot drift apart; tests/oms/test_bulk_booking.py
+# books the same sales both ways and compares every row.
+
+
+@dataclass
+class _SalePlan:
+    """One till sale prepared for booking: its order id and its lines matched to the catalog."""
+
+    sale: SaleCompleted
+    event: Event
+    order_id: str
+    matched: list[tuple[Product | None, str]]
+
+    @property
+    def items(self) -> list[tuple[str, int]]:
+        """(product id, stock quantity) of the matched lines, in line order."""
+        out = []
+        for wire, (product, _) in zip(self.sale.lines, self.matched, strict=True):
+            if product is not None:
+                out.append(
+                    (product.id, wire.weight_g if wire.unit == "kg" and wire.weight_g else wire.qty)
+                )
+        return out
+
+
+def _plan_sales(sales: list[tuple[SaleCompleted, Event]]) -> list[_SalePlan]:
+    lines = [ln for sale, _ in sales for ln in sale.lines]
+    by_id, by_sku = _catalog({ln.product_id for ln in lines}, {ln.sku for ln in lines})
+    return [
+        _SalePlan(
+            sale,
+            event,
+            _new_id(),
+            [_match(ln.product_id, ln.sku, by_id, by_sku) for ln in sale.lines],
+        )
+        for sale, event in sales
+    ]
+
+
+def _sell_stock_many(
+    store_id: str,
+    sales: list[tuple[str, list[tuple[str, int]], datetime]],
+    actor: str,
+    cause: str = "sale",
+    positive: bool = False,
+) -> list[dict[str, tuple[int | None, bool]]]:
+    """Book till sales against stock as if one after the other, with a handful of queries:
+    every level the sales touch is created if missing and locked once (in product order, so
+    tills selling the same goods cannot deadlock), the running figures are kept here, each
+    sale's movements carry the on-hand figure after that sale, and the levels are updated in
+    one statement. `sales` are (order id, [(product id, qty)], when); returns, per sale,
+    {product id: (unit cost, oversold)}. Never refuses."""
+    wanted_per_sale = []
+    for _, items, _ in sales:
+        wanted: dict[str, int] = {}
+        for product_id, qty in items:
+            wanted[product_id] = wanted.get(product_id, 0) + qty
+        wanted_per_sale.append(wanted)
+    touched = sorted({pid for wanted in wanted_per_sale for pid in wanted})
+    if not touched:
+        return [{} for _ in sales]
+    now = utcnow()
+    for part in _chunked(touched):
+        StockLevel.insert_many(
+            [{"store": store_id, "product": pid, "updated_at": now} for pid in part]
+        ).on_conflict_ignore().execute()
+    levels = {}
+    for part in _chunked(touched):
+        query = locked(StockLevel, (StockLevel.store == store_id) & StockLevel.product.in_(part))
+        levels.update({lv.product_id: lv for lv in query.order_by(StockLevel.product)})
+    start = {pid: levels[pid].on_hand for pid in touched}
+    movements, results = [], []
+    for (order_id, _, at), wanted in zip(sales, wanted_per_sale, strict=True):
+        result = {}
+        for pid in sorted(wanted):
+            lv = levels[pid]
+            delta = wanted[pid] if positive else -wanted[pid]
+            lv.on_hand += delta
+            oversold = delta < 0 and (lv.on_hand < 0 or lv.on_hand < lv.reserved)
+            cost = lv.avg_cost or None
+            movements.append(
+                {
+                    "id": _new_id(),
+                    "store": store_id,
+                    "product": pid,
+                    "qty": delta,
+                    "cause": cause,
+                    "ref_type": "order",
+                    "ref_id": order_id,
+                    "unit_cost": cost,
+                    "on_hand_after": lv.on_hand,
+                    "oversold": oversold,
+                    "note": "",
+                    "actor": actor,
+                    "at": at,
+                }
+            )
+            result[pid] = (cost, oversold)
+        results.append(result)
+    for part in _chunked(touched):
+        change = Case(StockLevel.product, [(pid, -wanted_per_sale[-1].get(pid, 0)) for pid in part])
+        StockLevel.update(on_hand=StockLevel.on_hand + change, updated_at=now).where(
+            (StockLevel.store == store_id) & StockLevel.product.in_(part)
+        ).execute()
+    insert_rows(StockMovement, movements)
+    return results
 
 
 def _sell_stock(
@@ -155,55 +279,123 @@ def _sell_stock(
     cause: str = "sale",
     positive: bool = False,
 ) -> dict[str, tuple[int | None, bool]]:
-    """Book a batch of till lines against stock with a handful of queries: lock every level
-    (fixed order), update each, insert the movements together. Returns {product_id: (unit
-    cost, oversold)}. Never refuses."""
-    wanted: dict[str, int] = {}
-    for product_id, qty in items:
-        wanted[product_id] = wanted.get(product_id, 0) + qty
-    if not wanted:
-        return {}
-    now = utcnow()
-    StockLevel.insert_many(
-        [{"store": store_id, "product": pid, "updated_at": now} for pid in sorted(wanted)]
-    ).on_conflict_ignore().execute()
-    levels = {
-        lv.product_id: lv
-        for lv in locked(
-            StockLevel,
-            (StockLevel.store == store_id) & StockLevel.product.in_(sorted(wanted)),
-        ).order_by(StockLevel.product)
+    """One sale's lines against stock (see `_sell_stock_many`)."""
+    return _sell_stock_many(store_id, [(order_id, items, at)], actor, cause, positive)[0]
+
+
+def _store_order_row(
+    store: Store, terminal: Terminal, plan: _SalePlan, customer, booked: dict
+) -> dict:
+    sale, at = plan.sale, plan.event.occurred_at
+    paid = sum(p.amount for p in sale.payments)
+    return {
+        "id": plan.order_id,
+        "store": store.id,
+        "kind": "store",
+        "number": sale.receipt_no,
+        "terminal": terminal.id,
+        "sale_id": sale.sale_id,
+        "customer": customer.id if customer else None,
+        "customer_name": customer.name if customer else "",
+        "email": customer.email if customer else None,
+        "phone": customer.phone if customer else None,
+        "delivery": "counter",
+        "status": "collected",
+        "payment_status": state.payment_state_for(sale.total, paid, 0),
+        "currency": sale.currency,
+        "prices_include_tax": sale.prices_include_tax,
+        "subtotal": sale.subtotal,
+        "discount_total": sale.discount_total,
+        "rounding": sale.rounding,
+        "tax_total": sale.tax_total,
+        "total": sale.total,
+        "paid_total": paid,
+        "staff_name": sale.staff_name,
+        "tracking_token": token(24),
+        "has_unmatched": any(how == "unmatched" for _, how in plan.matched),
+        "oversold": any(flag for _, flag in booked.values()),
+        "placed_at": at,
+        "booked_at": at,
+        "created_at": utcnow(),
     }
-    movements, result = [], {}
-    for pid in sorted(wanted):
-        lv = levels[pid]
-        delta = wanted[pid] if positive else -wanted[pid]
-        lv.on_hand += delta
-        oversold = delta < 0 and (lv.on_hand < 0 or lv.on_hand < lv.reserved)
-        StockLevel.update(on_hand=StockLevel.on_hand + delta, updated_at=now).where(
-            (StockLevel.store == store_id) & (StockLevel.product == pid)
-        ).execute()
-        cost = lv.avg_cost or None
-        movements.append(
+
+
+def _store_line_rows(plan: _SalePlan, booked: dict) -> list[dict]:
+    rows = []
+    for wire, (product, how) in zip(plan.sale.lines, plan.matched, strict=True):
+        cost, over = booked.get(product.id, (None, False)) if product else (None, False)
+        rows.append(
             {
                 "id": _new_id(),
-                "store": store_id,
-                "product": pid,
-                "qty": delta,
-                "cause": cause,
-                "ref_type": "order",
-                "ref_id": order_id,
-                "unit_cost": cost,
-                "on_hand_after": lv.on_hand,
-                "oversold": oversold,
-                "note": "",
-                "actor": actor,
-                "at": at,
+                "order": plan.order_id,
+                "line_no": wire.line_no,
+                "source_line_id": wire.line_id,
+                "product": product.id if product else None,
+                "match": how,
+                "sku": wire.sku,
+                "barcode": wire.barcode,
+                "name": wire.name,
+                "unit": wire.unit,
+                "qty": wire.qty,
+                "weight_g": wire.weight_g,
+                "unit_price": wire.unit_price,
+                "gross": wire.gross,
+                "discount": wire.promo_discount + wire.line_discount + wire.cart_discount,
+                "total": wire.total,
+                "tax_code": wire.tax.code,
+                "tax_rate_bp": wire.tax.rate_bp,
+                "tax_base_num": wire.tax.base_num,
+                "tax_base_den": wire.tax.base_den,
+                "tax_amount": wire.tax_amount,
+                "tax_base": wire.tax_base,
+                "net": wire.net,
+                "cost_price": cost,
+                "fulfilled_qty": wire.qty,
+                "oversold": over,
             }
         )
-        result[pid] = (cost, oversold)
-    StockMovement.insert_many(movements).execute()
-    return result
+    return rows
+
+
+def _store_payment_rows(plan: _SalePlan, actor: str) -> list[dict]:
+    return [
+        {
+            "id": _new_id(),
+            "order": plan.order_id,
+            "kind": "payment",
+            "method": p.tender,
+            "amount": p.amount,
+            "reference": p.reference,
+            "external_id": p.payment_id,
+            "actor": actor,
+            "at": plan.event.occurred_at,
+        }
+        for p in plan.sale.payments
+    ]
+
+
+def _store_transition_rows(plan: _SalePlan, payment_status: str, actor: str) -> list[dict]:
+    return [
+        {
+            "id": _new_id(),
+            "order": plan.order_id,
+            "machine": machine,
+            "from_state": None,
+            "to_state": to_state,
+            "actor": actor,
+            "note": "till sale",
+            "at": plan.event.occurred_at,
+        }
+        for machine, to_state in (("status", "collected"), ("payment", payment_status))
+    ]
+
+
+def _customers(ids) -> dict[str, Customer]:
+    wanted = sorted({i for i in ids if i})
+    out = {}
+    for part in _chunked(wanted):
+        out.update({c.id: c for c in Customer.select().where(Customer.id.in_(part))})
+    return out
 
 
 def book_store_sale(store: Store, terminal: Terminal, sale: SaleCompleted, event: Event) -> Order:
@@ -215,130 +407,67 @@ def book_store_sale(store: Store, terminal: Terminal, sale: SaleCompleted, event
             raise BookingError(f"sale {sale.sale_id} was booked for another store")
         return existing
     actor = f"terminal:{terminal.code}"
-    at = event.occurred_at
     with atomic():
-        by_id, by_sku = _catalog(
-            [ln.product_id for ln in sale.lines], [ln.sku for ln in sale.lines]
-        )
-        matched = [_match(ln.product_id, ln.sku, by_id, by_sku) for ln in sale.lines]
-        order_id = _new_id()
-        items = []
-        for wire, (product, _) in zip(sale.lines, matched, strict=True):
-            if product is not None:
-                qty = wire.weight_g if wire.unit == "kg" and wire.weight_g else wire.qty
-                items.append((product.id, qty))
-        booked = _sell_stock(store.id, items, actor, order_id, at)
-        customer = (
-            Customer.get_or_none(Customer.id == sale.customer_id) if sale.customer_id else None
-        )
-        paid = sum(p.amount for p in sale.payments)
-        unmatched = any(m == "unmatched" for _, m in matched)
-        oversold = any(flag for _, flag in booked.values())
-        order = Order.create(
-            id=order_id,
-            store=store.id,
-            kind="store",
-            number=sale.receipt_no,
-            terminal=terminal.id,
-            sale_id=sale.sale_id,
-            customer=customer.id if customer else None,
-            customer_name=customer.name if customer else "",
-            email=customer.email if customer else None,
-            phone=customer.phone if customer else None,
-            delivery="counter",
-            status="collected",
-            payment_status=state.payment_state_for(sale.total, paid, 0),
-            currency=sale.currency,
-            prices_include_tax=sale.prices_include_tax,
-            subtotal=sale.subtotal,
-            discount_total=sale.discount_total,
-            rounding=sale.rounding,
-            tax_total=sale.tax_total,
-            total=sale.total,
-            paid_total=paid,
-            staff_name=sale.staff_name,
-            tracking_token=token(24),
-            has_unmatched=unmatched,
-            oversold=oversold,
-            placed_at=at,
-            booked_at=at,
-            created_at=utcnow(),
-        )
-        rows = []
-        for wire, (product, how) in zip(sale.lines, matched, strict=True):
-            cost, over = booked.get(product.id, (None, False)) if product else (None, False)
-            rows.append(
-                {
-                    "id": _new_id(),
-                    "order": order_id,
-                    "line_no": wire.line_no,
-                    "source_line_id": wire.line_id,
-                    "product": product.id if product else None,
-                    "match": how,
-                    "sku": wire.sku,
-                    "barcode": wire.barcode,
-                    "name": wire.name,
-                    "unit": wire.unit,
-                    "qty": wire.qty,
-                    "weight_g": wire.weight_g,
-                    "unit_price": wire.unit_price,
-                    "gross": wire.gross,
-                    "discount": wire.promo_discount + wire.line_discount + wire.cart_discount,
-                    "total": wire.total,
-                    "tax_code": wire.tax.code,
-                    "tax_rate_bp": wire.tax.rate_bp,
-                    "tax_base_num": wire.tax.base_num,
-                    "tax_base_den": wire.tax.base_den,
-                    "tax_amount": wire.tax_amount,
-                    "tax_base": wire.tax_base,
-                    "net": wire.net,
-                    "cost_price": cost,
-                    "fulfilled_qty": wire.qty,
-                    "oversold": over,
-                }
-            )
-        OrderLine.insert_many(rows).execute()
-        Payment.insert_many(
-            [
-                {
-                    "id": _new_id(),
-                    "order": order_id,
-                    "kind": "payment",
-                    "method": p.tender,
-                    "amount": p.amount,
-                    "reference": p.reference,
-                    "external_id": p.payment_id,
-                    "actor": actor,
-                    "at": at,
-                }
-                for p in sale.payments
-            ]
-        ).execute()
+        (plan,) = _plan_sales([(sale, event)])
+        booked = _sell_stock(store.id, plan.items, actor, plan.order_id, event.occurred_at)
+        customer = _customers([sale.customer_id]).get(sale.customer_id)
+        order = Order.create(**_store_order_row(store, terminal, plan, customer, booked))
+        OrderLine.insert_many(_store_line_rows(plan, booked)).execute()
+        Payment.insert_many(_store_payment_rows(plan, actor)).execute()
         OrderTransition.insert_many(
-            [
-                {
-                    "id": _new_id(),
-                    "order": order_id,
-                    "machine": "status",
-                    "from_state": None,
-                    "to_state": "collected",
-                    "actor": actor,
-                    "note": "till sale",
-                    "at": at,
-                },
-                {
-                    "id": _new_id(),
-                    "order": order_id,
-                    "machine": "payment",
-                    "from_state": None,
-                    "to_state": order.payment_status,
-                    "actor": actor,
-                    "note": "till sale",
-                    "at": at,
-                },
-            ]
+            _store_transition_rows(plan, order.payment_status, actor)
         ).execute()
         return order
+
+
+def book_store_sales(
+    store: Store, terminal: Terminal, sales: list[tuple[SaleCompleted, Event]]
+) -> list[Order]:
+    """A run of consecutive sales of one till, booked as `book_store_sale` would book them one
+    after the other (the same rows, the same stock figures and oversell flags), with a handful
+    of statements whatever the run's length. Returns their orders, in order.
+
+        >>> book_store_sales(store, terminal, [(e.payload, e) for e in events])  # doctest: +SKIP
+
+    All or nothing, inside the caller's transaction: a sale already booked (same sale id) is
+    returned as is and a sale repeated in the run is booked once; a sale booked for another
+    store raises `BookingError`, and a row the database refuses raises its error — the caller
+    then books the sales one at a time, so that only the bad one is rejected."""
+    if not sales:
+        return []
+    actor = f"terminal:{terminal.code}"
+    with atomic():
+        existing: dict[str, Order] = {}
+        for part in _chunked(sorted({sale.sale_id for sale, _ in sales})):
+            existing.update({o.sale_id: o for o in Order.select().where(Order.sale_id.in_(part))})
+        for sale, _ in sales:
+            order = existing.get(sale.sale_id)
+            if order is not None and order.store_id != store.id:
+                raise BookingError(f"sale {sale.sale_id} was booked for another store")
+        fresh: dict[str, tuple[SaleCompleted, Event]] = {}
+        for sale, event in sales:
+            if sale.sale_id not in existing:
+                fresh.setdefault(sale.sale_id, (sale, event))
+        plans = _plan_sales(list(fresh.values()))
+        booked = _sell_stock_many(
+            store.id, [(p.order_id, p.items, p.event.occurred_at) for p in plans], actor
+        )
+        customers = _customers(p.sale.customer_id for p in plans)
+        order_rows, lines, payments, transitions = [], [], [], []
+        for plan, stock in zip(plans, booked, strict=True):
+            row = _store_order_row(
+                store, terminal, plan, customers.get(plan.sale.customer_id), stock
+            )
+            order_rows.append(row)
+            lines += _store_line_rows(plan, stock)
+            payments += _store_payment_rows(plan, actor)
+            transitions += _store_transition_rows(plan, row["payment_status"], actor)
+        insert_rows(Order, order_rows)
+        insert_rows(OrderLine, lines)
+        insert_rows(Payment, payments)
+        insert_rows(OrderTransition, transitions)
+    made = {row["sale_id"]: Order(**row) for row in order_rows}
+    return [existing.get(sale.sale_id) or made[sale.sale_id] for sale, _ in sales]
 
 
 def book_store_refund(

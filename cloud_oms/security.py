@@ -30,7 +30,7 @@ import secrets
 import time
 from datetime import datetime, timedelta
 
-from retail.pins import hash_secret, verify_secret
+from retail.pins import hash_secret, is_secret_hash, verify_secret  # noqa: F401 - part of this module's API
 
 TERMINAL_TOKEN_PREFIX = "kt_"
 API_KEY_PREFIX = "kak_"
@@ -50,23 +50,6 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str) -> bool:
     return verify_secret(password, stored)
-
-
-def is_secret_hash(value: str) -> bool:
-    """True for a well-formed `scrypt$n$r$p$salt$hash` string (a staff PIN hash from a till)."""
-    parts = value.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt":
-        return False
-    n, r, p, salt, digest_hex = parts[1:]
-    if not (n.isdigit() and r.isdigit() and p.isdigit()):
-        return False
-    n_, r_, p_ = int(n), int(r), int(p)
-    if n_ < 2 or n_ & (n_ - 1) or not 1 <= r_ <= 64 or not 1 <= p_ <= 16:
-        return False
-    try:
-        return len(bytes.fromhex(salt)) >= 8 and len(bytes.fromhex(digest_hex)) >= 16
-    except ValueError:
-        return False
 
 
 def digest(secret: str) -> str:

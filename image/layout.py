@@ -165,7 +165,8 @@ def fstab(tmpfs_sizes: dict[str, str] | None = None) -> str:
     """The root is read-only; what must be written at run time goes to tmpfs (lost at
     reboot) or to the data partition. The boot partition is FAT, which a power cut during a
     write can spoil: it stays read-only and is remounted read-write only for the moments
-    first boot and kernel updates write to it."""
+    first boot and kernel updates write to it; the till runs without it (nofail). Devices
+    get 5 minutes to appear: udev's first pass is slow on a Zero 2 W (and under emulation)."""
     sizes = {"/tmp": "64M", "/var/tmp": "32M", "/var/log": "32M", "/var/lib/systemd": "8M"}
     sizes.update(tmpfs_sizes or {})
     rows = [
@@ -175,7 +176,7 @@ def fstab(tmpfs_sizes: dict[str, str] | None = None) -> str:
             f"LABEL={BOOT_LABEL}",
             "/boot/firmware",
             "vfat",
-            "ro,noatime,umask=0022,flush,x-systemd.device-timeout=30s",
+            "ro,noatime,umask=0022,flush,nofail,x-systemd.device-timeout=5min",
             "0",
             "2",
         ),
@@ -183,7 +184,7 @@ def fstab(tmpfs_sizes: dict[str, str] | None = None) -> str:
             f"LABEL={DATA_LABEL}",
             DATA_DIR,
             "ext4",
-            "rw,noatime,nodev,nosuid,errors=remount-ro",
+            "rw,noatime,nodev,nosuid,errors=remount-ro,x-systemd.device-timeout=5min",
             "0",
             "2",
         ),

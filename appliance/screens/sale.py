@@ -7,6 +7,7 @@ offers a manager the open price."""
 from __future__ import annotations
 
 from kivy.clock import Clock
+from kivy.metrics import dp
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -23,7 +24,7 @@ from ..i18n import _, explain, f_
 from ..staff import AuthError
 from .dialogs import ChoiceDialog, ConfirmDialog, ask_amount, ask_text, confirm, with_manager
 from .login import TillScreen
-from .widgets import FlatButton
+from .widgets import FlatButton, fit_lines
 
 
 class CartRow(ButtonBehavior, BoxLayout):
@@ -44,7 +45,15 @@ class CartRow(ButtonBehavior, BoxLayout):
 
 class ProductButton(FlatButton):
     index = NumericProperty(0)
+    name = StringProperty("")
     price = StringProperty("")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bind(name=self._fit, width=self._fit, font_size=self._fit)
+
+    def _fit(self, *_args) -> None:
+        self.text = fit_lines(self.name, self.width - dp(10), self.font_size, 2)
 
     def on_release(self):
         from kivy.app import App
@@ -177,7 +186,7 @@ class SaleScreen(TillScreen):
         self.products = [
             {
                 "index": i,
-                "text": p.name,
+                "name": p.name,
                 "price": money(p.price) + ("/kg" if p.unit == "kg" else ""),
             }
             for i, p in enumerate(self._products)
@@ -294,10 +303,11 @@ class SaleScreen(TillScreen):
         if priced.discount_total:
             parts.append(f_("saved {amount}", amount=money(priced.discount_total)))
         if priced.tax_total:
-            key = (
-                "incl. tax {amount}" if cart.config["store.prices_include_tax"] else "tax {amount}"
-            )
-            parts.append(f_(key, amount=money(priced.tax_total)))
+            tax = money(priced.tax_total)
+            if cart.config["store.prices_include_tax"]:
+                parts.append(f_("incl. tax {amount}", amount=tax))
+            else:
+                parts.append(f_("tax {amount}", amount=tax))
         self.summary_text = "  \u00b7  ".join(parts)
         self.customer_text = ""
         if cart.customer_id:
@@ -318,6 +328,10 @@ class SaleScreen(TillScreen):
     def _scroll(self, key: str) -> None:
         rv = self.ids.cart_rv
         index = next((i for i, r in enumerate(self.lines) if r["key"] == key), None)
+        content = rv.children[0] if rv.children else None
+        if content is None or content.height <= rv.height:
+            rv.scroll_y = 1  # all of it fits: keep it at the top
+            return
         if index is None or len(self.lines) < 2:
             return
         rv.scroll_y = max(0.0, min(1.0, 1 - index / (len(self.lines) - 1)))

@@ -245,3 +245,37 @@ class Toast(Label):
 
 def window_is_portrait() -> bool:
     return Window.height > Window.width
+
+
+def fit_lines(text: str, width: float, font_size: float, lines: int = 2) -> str:
+    """`text` wrapped into at most `lines` lines of `width` pixels, the last one cut short
+    with an ellipsis when the rest does not fit (Kivy's own max_lines does not cut)."""
+    from kivy.core.text import Label as CoreLabel
+
+    if width <= 0:
+        return text
+    measure = CoreLabel(font_size=font_size)
+
+    def fits(candidate: str) -> bool:
+        return measure.get_extents(candidate)[0] <= width
+
+    words = text.split()
+    rows: list[str] = []
+    current = ""
+    for index, word in enumerate(words):
+        trial = f"{current} {word}".strip()
+        if fits(trial):
+            current = trial
+            continue
+        if current:
+            rows.append(current)
+        current = word
+        if len(rows) == lines - 1:
+            rest = " ".join(words[index:])
+            if fits(rest):
+                return "\n".join([*rows, rest])
+            while rest and not fits(rest + "\u2026"):
+                rest = rest[:-1]
+            return "\n".join([*rows, rest.rstrip() + "\u2026"])
+    rows.append(current)
+    return "\n".join(rows)

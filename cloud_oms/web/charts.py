@@ -22,13 +22,16 @@ PALETTE = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6")
 FONT = 'font-family="system-ui, sans-serif"'
 
 
-def nice_ticks(top: float, count: int = 4) -> list[float]:
-    """Round tick values from 0 to at least `top`: 0, 25k, 50k, 75k, 100k."""
+def nice_ticks(top: float, count: int = 4, integer: bool = False) -> list[float]:
+    """Round tick values from 0 to at least `top`: 0, 25k, 50k, 75k, 100k (whole steps only
+    when `integer`, for counts)."""
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if integer:
+        step = max(1, math.ceil(step))
     ticks = [0.0]
     while ticks[-1] < top:
         ticks.append(ticks[-1] + step)
@@ -81,6 +84,7 @@ def bar_chart(
     fmt: Callable[[float], str] = short,
     width: int = 720,
     height: int = 280,
+    integer: bool = False,
 ) -> Markup:
     """Vertical bars, one group per label and one bar per series in a group."""
     values = [v or 0 for _, vs in series for v in vs]
@@ -89,7 +93,7 @@ def bar_chart(
     left, right, top, bottom = 56, 10, 24 if len(series) > 1 else 10, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     low = min(0, min(values))
-    ticks = nice_ticks(max(values) if max(values) > 0 else 1)
+    ticks = nice_ticks(max(values) if max(values) > 0 else 1, integer=integer)
     high = ticks[-1]
     span = high - low or 1
 
@@ -183,6 +187,7 @@ def line_chart(
     fmt: Callable[[float], str] = short,
     width: int = 720,
     height: int = 280,
+    integer: bool = False,
 ) -> Markup:
     """One line per series over the same labels (e.g. this period against the last)."""
     values = [v or 0 for _, vs in series for v in vs]
@@ -191,7 +196,7 @@ def line_chart(
     left, right, top, bottom = 56, 14, 26, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     low = min(0, min(values))
-    ticks = nice_ticks(max(values) if max(values) > 0 else 1)
+    ticks = nice_ticks(max(values) if max(values) > 0 else 1, integer=integer)
     high = ticks[-1]
     span = high - low or 1
     step = plot_w / max(len(labels) - 1, 1)

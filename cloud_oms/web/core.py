@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlparse
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -166,8 +166,12 @@ async def csrf_problem(request: Request) -> str | None:
     """Why this state-changing request is refused, or None when its CSRF token is good."""
     origin = request.headers.get("origin")
     if origin and origin != "null":
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin.rstrip("/") != own:
+        # Hosts, not schemes: behind a TLS proxy the request itself may arrive as plain http.
+        own = {
+            request.headers.get("host", ""),
+            urlparse(request.app.state.settings.base_url).netloc,
+        }
+        if urlparse(origin).netloc not in own:
             return f"the form was sent from another site ({origin})"
     token = request.headers.get(CSRF_HEADER)
     if token is None:

@@ -12,19 +12,21 @@ action queued, in the same transaction (`queued_ids` before, `apply_to_new` afte
 
 Placeholders are plain names; an unknown one is refused when the template is saved, so a typo
 cannot reach a customer. Values are inserted as text (the e-mail is plain text).
+
+Needs no web framework (only `services` for the settings table), so the notification service
+may import it.
 """
 
 from __future__ import annotations
 
 import re
 
-from retail.money import format_money
+from retail.money import Currency, format_money
 
 from .. import notifications
 from ..models.core import Store
 from ..models.orders import Notification, Order, Payment, Shipment
 from . import services
-from .core import currency_of
 
 EVENTS = notifications.EVENTS
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
@@ -136,7 +138,8 @@ def render_text(text: str, context: dict) -> str:
 def context_for(
     order: Order, store: Store, url: str, *, amount: int | None = None, shipment=None
 ) -> dict:
-    currency = currency_of(store, order.currency)
+    code = order.currency or store.currency
+    currency = Currency(code, store.currency_exponent, "Rp" if code == "IDR" else f"{code} ")
     info = services.store_info(store)
     return {
         "customer_name": order.customer_name or "Pelanggan",

@@ -85,9 +85,12 @@ def chart_svg(report: reports.Report):
         key, name = spec.series[0]
         return charts.hbar_chart(labels, [r.get(key) or 0 for r in rows], title=name, fmt=fmt)
     series = [(name, [r.get(key) or 0 for r in rows]) for key, name in spec.series]
+    counts = spec.value_kind == "int"
     if spec.kind == "line":
-        return charts.line_chart([lb[5:] for lb in labels], series, title=report.title, fmt=fmt)
-    return charts.bar_chart(labels, series, title=report.title, fmt=fmt)
+        return charts.line_chart(
+            [lb[5:] for lb in labels], series, title=report.title, fmt=fmt, integer=counts
+        )
+    return charts.bar_chart(labels, series, title=report.title, fmt=fmt, integer=counts)
 
 
 @router.get("/reports")

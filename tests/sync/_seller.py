@@ -1,13 +1,16 @@
 """A till's checkout in a process of its own: it sells through the services until stopped.
 
     python tests/sync/_seller.py DATA_DIR DONE_FILE MANAGER CASHIER SEED [PACE]
+    python tests/sync/_seller.py --serve DATA_DIR DONE_FILE MANAGER CASHIER   # SEED PACE lines
 
 Opens the store in DATA_DIR (as the till app does, also after a power cut), prints `ready PID`,
 then completes sales (several lines: scanned, by sku, weighed, pack barcodes, discounts,
 cash/card/QRIS and splits), some refunds of its own recent sales (restocked or not) and a few
-training sales, PACE seconds apart, as the staff members named MANAGER and CASHIER, until SIGTERM (it finishes the sale under way and exits 0)
-or SIGKILL (a power cut: the test restarts it). The shift must be open already
-(`kasir shift open`): a seller never opens or closes one, so the Z report covers all it sold.
+training sales, PACE seconds apart, as the staff members named MANAGER and CASHIER, until
+SIGTERM (it finishes the sale under way and exits 0) or SIGKILL (a power cut). With `--serve`
+it forks one such seller per `SEED PACE` line read on stdin (see `serve`). The shift must be
+open already (`kasir shift open`): a seller never opens or closes one, so the Z report covers
+all it sold.
 
 After the service returns, it appends what it was told to DONE_FILE, one `write` per record:
 `{"kind": "sale"|"refund", "receipt": ..., "id": ..., "training": ...}`. A record missing
@@ -97,10 +100,9 @@ def sell(rng: random.Random, config, done: Done, staff, manager, goods) -> None:
     )
 
 
-def main() -> int:
-    data_dir, done_path, manager_name, cashier_name = sys.argv[1:5]
-    seed = int(sys.argv[5])
-    pace = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+def sell_until_stopped(
+    data_dir: str, done_path: str, manager_name: str, cashier_name: str, seed: int, pace: float
+) -> int:
     signal.signal(signal.SIGTERM, _stop)
     open_store(store_path(data_dir))
     config = Config(env={}, cli={"till.data_dir": data_dir})
@@ -127,6 +129,42 @@ def main() -> int:
         if pace:
             time.sleep(pace * rng.uniform(0.5, 1.5))
     return 0
+
+
+def serve(data_dir: str, done_path: str, manager_name: str, cashier_name: str) -> None:
+    """One seller per `SEED PACE` line on stdin, each in a child forked from this process (the
+    imports are paid once; the store is opened after the fork, as after a power cut). Prints
+    `exit PID STATUS` (the raw wait status) when the child ends."""
+    for command in sys.stdin:
+        seed, pace = command.split()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = sell_until_stopped(
+                    data_dir, done_path, manager_name, cashier_name, int(seed), float(pace)
+                )
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        print(f"exit {pid} {status}", flush=True)
+
+
+def main() -> int:
+    if sys.argv[1] == "--serve":
+        serve(*sys.argv[2:6])
+        return 0
+    data_dir, done_path, manager_name, cashier_name = sys.argv[1:5]
+    pace = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+    return sell_until_stopped(
+        data_dir, done_path, manager_name, cashier_name, int(sys.argv[5]), pace
+    )
 
 
 if __name__ == "__main__":

@@ -80,6 +80,13 @@ class Rig:
         self.server, self.proxy, self.tills, self.rng = server, proxy, tills, rng
         self.oms_logs: list[str] = []  # logs of OMS runs that ended (start() truncates its log)
         self.evidence: list[str] = []
+        self.timings: list[tuple[str, float]] = []
+        self._t0 = time.monotonic()
+
+    def lap(self, what: str) -> None:
+        now = time.monotonic()
+        self.timings.append((what, now - self._t0))
+        self._t0 = now
 
     # -- diagnostics ---------------------------------------------------------------------------
 
@@ -200,9 +207,12 @@ class Rig:
     def stop_and_restart_oms(self) -> None:
         marks = self.marks()
         self.server.stop()
+        self.lap("OMS stop")
         self.wait_failures(marks, "cannot reach the OMS", "OMS stopped")
+        self.lap("uploaders failing")
         self.oms_logs.append(self.server.log())
         self.server.start()
+        self.lap("OMS start")
         self.wait_synced("after the OMS restarted")
 
     def kill_oms_mid_batch(self, attempts: int = 3) -> None:
@@ -307,7 +317,8 @@ class Run:
     sync_exits: dict[str, int]
 
     def explain(self) -> str:
-        return f"seed {SEED}; " + "; ".join(self.rig.evidence)
+        laps = ", ".join(f"{what} {seconds:.1f} s" for what, seconds in self.rig.timings)
+        return f"seed {SEED}; " + "; ".join(self.rig.evidence) + f"\ntimings: {laps}"
 
 
 @pytest.fixture(scope="module")
@@ -334,21 +345,30 @@ def _run(rig: Rig) -> Run:
         raise errors[0]
     for till, code in zip(tills, codes, strict=True):
         till.enrol(code)  # one after the other: see the report on concurrent enrolments
+    rig.lap("set-up")
     stock_before = oms_stock(server)
     for till in tills:
-        till.start_seller(rng.randrange(1 << 30), PACE)
+        till.start_seller(rng.randrange(1 << 30), PACE, wait=False)
         till.start_sync()
+    for till in tills:
+        till.wait_seller()
     rig.wait_synced("at the start")
-
+    rig.lap("start")
     rig.fault("http500", "OMS error 500")
+    rig.lap("500s")
     rig.power_cut(tills[0])
     rig.fault("hang", "no answer in time")
+    rig.lap("hang")
     rig.reset_mid_answer()
+    rig.lap("resets")
     rig.power_cut(tills[1])
     rig.stop_and_restart_oms()
+    rig.lap("uploaders synced")
     rig.kill_oms_mid_batch()
+    rig.lap("OMS SIGKILL")
     rig.power_cut(tills[2])
     rig.kill_uploader_mid_batch(tills[0])
+    rig.lap("uploader SIGKILL")
 
     for till in tills:
         code = till.seller.stop()
@@ -362,6 +382,7 @@ def _run(rig: Rig) -> Run:
         90,
         "every till's outbox delivered after the shifts closed",
     )
+    rig.lap("close and drain")
     sync_exits = {t.name: t.sync.stop() for t in tills}
     mine = {t.name: t.snapshot() for t in tills}
     theirs = {t.name: oms_view(server, mine[t.name].terminal_id) for t in tills}
@@ -402,6 +423,7 @@ def test_the_faults_really_happened(run: Run):
     assert evidence.count("seller SIGKILLed") == TILLS, run.explain()
     assert run.rig.oms_logs and len(run.rig.oms_logs) >= 2, "the OMS was restarted twice"
     assert run.sync_exits == {t.name: 0 for t in run.tills}, "`kasir sync` stops cleanly"
+    print(run.explain())
 
 
 def test_every_sale_and_refund_is_in_the_oms_exactly_once(run: Run):

@@ -97,8 +97,11 @@ def tail(text: str, lines: int = 40) -> str:
 class Proc:
     """A child process whose stdout and stderr go to a log file (appended across restarts)."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str]):
+    def __init__(
+        self, name: str, argv: list[str], log: Path, env: dict[str, str], stdin: bool = False
+    ):
         self.name, self.argv, self.log_path, self.env = name, argv, log, env
+        self.stdin = stdin  # a pipe to write commands to
         self.popen: subprocess.Popen | None = None
         self.exits: list[int] = []
 
@@ -107,7 +110,12 @@ class Proc:
             log.write(f"--- start {' '.join(self.argv[-4:])}\n".encode())
             log.flush()
             self.popen = subprocess.Popen(
-                self.argv, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+                self.argv,
+                env=self.env,
+                cwd=REPO,
+                stdin=subprocess.PIPE if self.stdin else subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -124,10 +132,17 @@ class Proc:
             os.kill(self.popen.pid, signal.SIGKILL)
         self.exits.append(self.popen.wait(10))
 
+    def send(self, line: str) -> None:
+        self.popen.stdin.write(line.encode() + b"\n")
+        self.popen.stdin.flush()
+
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM and wait (SIGKILL after `timeout`); returns the exit code."""
         if self.popen is None:
             return 0
+        if self.popen.stdin:
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
         if self.alive():
             self.popen.send_signal(signal.SIGTERM)
         try:
@@ -148,12 +163,12 @@ class Proc:
 class Till:
     """One real data directory, driven through the `kasir` CLI and child processes."""
 
-    def __init__(self, root: Path, name: str, oms_url: str):
+    def __init__(self, root: Path, name: str, oms_url: str, timeout: int = 2):
         self.name = name
         self.dir = root / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.oms_url = oms_url
-        self.env = till_env()
+        self.env = till_env(timeout=timeout)
         self.pin = ""
         self.terminal_id = ""
         self.token = ""
@@ -192,7 +207,7 @@ class Till:
         self.enrol(enrol_code)
 
     def prepare(self) -> None:
-        """A standalone till: init, the catalog, a cashier."""
+        """A standalone till: init, the catalog, a cashier, a shift open."""
         out = self.kasir("init", "--manager-name", self.manager).stdout
         self.pin = re.search(r"PIN \(shown once, write it down\): (\d{6})", out).group(1)
         csv = self.dir / "catalog.csv"
@@ -209,18 +224,18 @@ class Till:
             "--new-pin",
             CASHIER_PIN,
         )
+        self.kasir("--staff", self.manager, "shift", "open", "--float", "200000")
 
     def enrol(self, enrol_code: str) -> None:
-        """Join the OMS, then open a shift."""
+        """Join the OMS (the shift opened before goes up with the first sync)."""
         self.kasir("enrol", self.oms_url, enrol_code, "--name", self.name)
-        self.kasir("--staff", self.manager, "shift", "open", "--float", "200000")
         self.token = (self.dir / "oms-token").read_text().strip()
         self.terminal_id = self.setting("identity.terminal_id")
 
     # -- processes ---------------------------------------------------------------------------
 
-    def start_seller(self, seed: int, pace: float) -> Proc:
-        """A seller process; returns once it is selling."""
+    def start_seller(self, seed: int, pace: float, wait: bool = True) -> Proc:
+        """A seller process; returns once it is selling (or at once, without `wait`)."""
         self.seller = self.seller or Proc(
             f"{self.name}-seller",
             [
@@ -238,6 +253,11 @@ class Till:
         )
         self.seller.argv[-2:] = [str(seed), str(pace)]
         self.seller.start()
+        if wait:
+            self.wait_seller()
+        return self.seller
+
+    def wait_seller(self) -> None:
         pid = self.seller.pid
         wait_until(
             lambda: f"ready {pid}" in self.seller.log() or not self.seller.alive(),
@@ -246,7 +266,6 @@ class Till:
         )
         if not self.seller.alive():
             raise AssertionError(f"{self.name}: the seller died:\n{tail(self.seller.log())}")
-        return self.seller
 
     def start_sync(self) -> Proc:
         """The long-lived uploader, `kasir sync`."""

@@ -27,7 +27,9 @@ import pytest  # noqa: E402
 
 from appliance.run_cmd import configure_window  # noqa: E402
 
-configure_window(fullscreen=False, size=(800, 480), show_cursor=True)
+# The offscreen GL surface keeps the size the window was created with: make it big enough
+# for every size the tests use (they set Window.size), or a bigger window renders garbage.
+configure_window(fullscreen=False, size=(1280, 1280), show_cursor=True)
 
 from tests.ui.driver import UiDriver, make_template  # noqa: E402
 

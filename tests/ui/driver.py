@@ -68,6 +68,11 @@ class UiDriver:
         self.config = config
         Window.size = self.size
         self.app = KasirApp(Till(config, self.data, simulate=True))
+        # kv's `app` is a proxy that keeps the first app it saw until that app stops, and it
+        # may have looked again while the last test's app was stopping: point it at this one.
+        from kivy.lang.parser import global_idmap
+
+        object.__setattr__(global_idmap["app"], "_obj", None)
         self.app._run_prepare()
         EventLoop.start()
         self.wait(lambda: self.app.till.printing is not None and self.app.till.scanner is not None)
@@ -147,8 +152,10 @@ class UiDriver:
         x, y = widget.to_window(*widget.center)
         return 0 <= x < Window.width and 0 <= y < Window.height
 
-    def tap(self, widget_or_text, within=None) -> None:
-        self.pump(1)  # let layouts settle: a dialog that just opened still grows
+    def tap(self, widget_or_text, within=None, *, quick: bool = False) -> None:
+        """Touch and release a widget. `quick` for keys typed in a row: fewer frames."""
+        if not quick:
+            self.pump(1)  # let layouts settle: a dialog that just opened still grows
         widget = (
             self.find(widget_or_text, within=within)
             if isinstance(widget_or_text, str)
@@ -157,9 +164,10 @@ class UiDriver:
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
-        self.pump(1)
+        if not quick:
+            self.pump(1)
         touch.touch_up()
-        self.pump(2)
+        self.pump(1 if quick else 2)
 
     def keys(self, pad_owner, keys: str) -> None:
         """Touch keypad keys: digits, "C" (clear)."""
@@ -169,7 +177,7 @@ class UiDriver:
             wanted = "clear" if key == "C" else key
             buttons = [b for b in self.find_all(cls=KeyButton, within=pad_owner) if b.key == wanted]
             assert buttons, f"no key {key!r} on the pad"
-            self.tap(buttons[0])
+            self.tap(buttons[0], quick=True)
 
     def _key(self, keyboard, key: str):
         from appliance.screens.widgets import KeyButton
@@ -185,10 +193,10 @@ class UiDriver:
         for char in text:
             key = "space" if char == " " else char.lower()
             if key != "space" and key not in "".join(keyboard.ROWS[keyboard.layout]):
-                self.tap(self._key(keyboard, "abc"))
+                self.tap(self._key(keyboard, "abc"), quick=True)
             if char.isupper():
-                self.tap(self._key(keyboard, "shift"))
-            self.tap(self._key(keyboard, key))
+                self.tap(self._key(keyboard, "shift"), quick=True)
+            self.tap(self._key(keyboard, key), quick=True)
 
     def dialog(self):
         dialogs = [c for c in Window.children if isinstance(c, ModalView)]

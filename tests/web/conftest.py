@@ -9,7 +9,8 @@ Playwright.
 - `web` (module): a fresh migrated SQLite database, seeded with two stores, an owner and a
   staff member, and `uvicorn web_app:create_app --factory` on a free port, with SMTP pointed at
   `smtp`. `.bind()` binds `cloud_oms.db` in this process to the server's database.
-- `browser` (module) and `page` (function): Chromium, headless, a fresh context per test.
+- `browser` (session) and `page` / `phone` (function): Chromium, headless, a fresh context per
+  test (desktop 1280 x 900; a 390 x 844 phone in Indonesian).
 - `shot(page, name)`: a screenshot into tests/screenshots/web/ (git-ignored).
 
 Never `playwright install`: Chromium comes from Debian (`apt-get install chromium`).
@@ -246,11 +247,11 @@ def seed(database_url: str) -> dict:
         catalog.save_category("Roti")
         kopi = catalog.save_product(
             sku="KOPI-250", name="Kopi Toraja 250 g", price=85_000, tax_code="PPN", category="Kopi",
-            barcodes=[("8991234500017", 1)],
+            barcodes=[("8991234500010", 1)],
         )  # fmt: skip
         roti = catalog.save_product(
             sku="ROTI-1", name="Roti Sobek Cokelat", price=18_500, tax_code="PPN", category="Roti",
-            barcodes=[("8997777000011", 1)],
+            barcodes=[("8997777000017", 1)],
         )  # fmt: skip
         teh = catalog.save_product(sku="TEH-1", name="Teh Melati", price=12_000, tax_code="PPN")
         stock.adjust(jkt, kopi, 8, "opening stock", "setup", unit_cost=55_000)
@@ -277,7 +278,7 @@ def web(smtp, tmp_path_factory) -> Iterator[WebServer]:
 # --- the browser ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -317,3 +318,12 @@ def phone(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def web_db(tmp_path) -> Iterator[str]:
+    """A fresh migrated SQLite database bound to `cloud_oms.db` (for the in-process tests)."""
+    url = f"sqlite:///{tmp_path / 'oms.sqlite3'}"
+    oms.migrate_url(url)
+    with oms.bound(url):
+        yield url

@@ -72,7 +72,7 @@ def test_phone_order_to_shipped_with_tracking_mail_invoice_and_report(
     expect(kopi_row.locator(".avail")).to_contain_text("short by 1")
     kopi_row.locator("input.qty").fill("2")
     expect(kopi_row.locator(".avail")).to_have_text("8 available")
-    page.fill("#item-search", "8997777000011")  # what a scanner types, then Enter
+    page.fill("#item-search", "8997777000017")  # what a scanner types, then Enter
     page.press("#item-search", "Enter")
     roti_row = page.locator("#lines tr", has_text="Roti Sobek")
     expect(roti_row).to_be_visible()

@@ -164,7 +164,7 @@ def test_purchase_order_sent_to_the_supplier_and_received_in_part(web, page, smt
     items.nth(0).fill("KOPI-250")
     qtys.nth(0).fill("10")
     costs.nth(0).fill("60000")
-    items.nth(1).fill("8997777000011")  # by barcode
+    items.nth(1).fill("8997777000017")  # by barcode
     qtys.nth(1).fill("24")
     costs.nth(1).fill("10000")
     page.click("button:has-text('Create purchase order')")
@@ -453,7 +453,13 @@ PHONE_PAGES = (
 def test_the_pages_fit_a_phone(web, phone):
     sign_in(phone, web.url)
     with web.bind():
-        some_order = Order.select().where(Order.kind == "phone").first()
+        store = Store.get(Store.code == "JKT1")
+        spec = orders.OrderSpec(
+            kind="phone", store=store, lines=[orders.LineSpec(sku="ROTI-1", qty=1)],
+            customer_name="Wulan Sari", phone="0817 2222 3333", shipping_address="Jl. Anggrek 7",
+        )  # fmt: skip
+        some_order = orders.create_order(spec, ACTOR)
+        orders.confirm(some_order, ACTOR)
     for path in (*PHONE_PAGES, f"/orders/{some_order.id}"):
         phone.goto(web.url + path)
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")

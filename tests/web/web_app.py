@@ -15,7 +15,7 @@ def create_app(database_url: str | None = None, settings=None):
     try:
         app.url_path_for("web_login")
     except NoMatchFound:
-        from cloud_oms.web import router
+        from cloud_oms.web.routes import router
 
         app.include_router(router)
     return app
