@@ -3,13 +3,14 @@
     $ kasir --data-dir ./demo init --demo
     $ kasir --data-dir ./demo shift open --float 200.000
     $ kasir --data-dir ./demo sale --scan 8991001100016*2 --pay cash:50.000
-    $ kasir --data-dir ./demo refund 000001 --line 1*1 --pin 123456
-    $ kasir --data-dir ./demo shift close --counted 250.000 --pin 123456
+    $ kasir --data-dir ./demo --pin 123456 refund 000001 --line 1*1
+    $ kasir --data-dir ./demo --pin 123456 shift close --counted 250.000
 
 Every command acts as the staff member given by `--staff` (default: the manager made by
-`init`), and commands that need a manager take `--pin` or ask for it on a terminal. Amounts are
-written as a person writes them in the store's locale ("20000", or "20.000" for id_ID). On any
-bad input the command exits non-zero with the reason, and nothing is stored.
+`init`), and commands that need a manager take `--pin` or ask for it on a terminal; both go
+before the command's name. Amounts are written as a person writes them in the store's locale
+("20000", or "20.000" for id_ID). On any bad input the command exits non-zero with the reason,
+and nothing is stored.
 """
 
 from __future__ import annotations

@@ -563,21 +563,24 @@ class Releases:
         incoming = incoming or self.data_dir / "updates" / "incoming"
         bundles = sorted(incoming.glob("*" + BUNDLE_SUFFIX)) if incoming.is_dir() else []
         outcomes: list[Outcome] = []
-        candidates = []
-        for bundle in bundles:
-            try:
-                manifest = verify_bundle(bundle, keys)
-                candidates.append((parse_version(manifest.version), bundle))
-            except UpdateError as exc:
-                outcomes.append(Outcome(bundle.name, "refused", str(exc)))
-        for _, bundle in sorted(candidates, reverse=True):
-            try:
-                outcomes.append(self.install(bundle, keys))
-                break
-            except UpdateError as exc:
-                outcomes.append(Outcome(bundle.name, "refused", str(exc)))
-        for bundle in bundles:
-            bundle.unlink(missing_ok=True)
+        try:
+            candidates = []
+            for bundle in bundles:
+                try:
+                    manifest = verify_bundle(bundle, keys)
+                    candidates.append((parse_version(manifest.version), bundle))
+                except UpdateError as exc:
+                    outcomes.append(Outcome(bundle.name, "refused", str(exc)))
+            for _, bundle in sorted(candidates, reverse=True):
+                try:
+                    outcomes.append(self.install(bundle, keys))
+                    break
+                except UpdateError as exc:
+                    outcomes.append(Outcome(bundle.name, "refused", str(exc)))
+        finally:
+            # Looked at once: a bad bundle stays refused, an older one is never wanted later.
+            for bundle in bundles:
+                bundle.unlink(missing_ok=True)
         if outcomes:
             last = self.data_dir / "updates" / "last.json"
             last.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from .security import (
 STORE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,15}$")
 CHANNEL_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NPWP_CHARS = re.compile(r"^[0-9. -]+$")
 
 
 class AdminError(ValueError):
@@ -55,11 +56,17 @@ def add_store(
     currency_exponent: int = 0,
     locale: str = "id_ID",
     prices_include_tax: bool = True,
+    address: str = "",
+    npwp: str = "",
 ) -> Store:
+    """A new store. `address` and `npwp` (its tax number) print on its invoices as the
+    seller's."""
     if not STORE_CODE.match(code):
         raise AdminError("code", f"store code {code!r} must be 1-16 of A-Z, 0-9, _ or -")
     if not name.strip():
         raise AdminError("name", "store name is empty")
+    address = check_address(address)
+    npwp = check_npwp(npwp)
     try:
         zone(tz)
     except ValueError as exc:
@@ -75,9 +82,38 @@ def add_store(
             currency_exponent=currency_exponent,
             locale=locale,
             prices_include_tax=prices_include_tax,
+            address=address,
+            npwp=npwp,
         )
     ensure_default_tax_codes()
     return store
+
+
+MAX_ADDRESS = 500
+
+
+def check_address(address: str) -> str:
+    """A store's postal address: free text, trimmed, at most `MAX_ADDRESS` characters."""
+    address = "\n".join(line.strip() for line in address.strip().splitlines())
+    if len(address) > MAX_ADDRESS:
+        raise AdminError("address", f"address is {len(address)} characters; at most {MAX_ADDRESS}")
+    if any(ord(c) < 32 and c != "\n" for c in address):
+        raise AdminError("address", "address holds a control character")
+    return address
+
+
+def check_npwp(npwp: str) -> str:
+    """An NPWP as the owner writes it ("01.234.567.8-901.000" or the 16-digit form), trimmed:
+    digits with optional dots, dashes and spaces, 15 or 16 digits; empty means none."""
+    npwp = npwp.strip()
+    if not npwp:
+        return ""
+    if not NPWP_CHARS.match(npwp):
+        raise AdminError("npwp", f"NPWP {npwp!r} may hold only digits, dots, dashes and spaces")
+    digits = sum(c.isdigit() for c in npwp)
+    if digits not in (15, 16) or len(npwp) > 32:
+        raise AdminError("npwp", f"NPWP {npwp!r} has {digits} digits; it needs 15 or 16")
+    return npwp
 
 
 def _find_terminal(store: Store, ref: str) -> Terminal:

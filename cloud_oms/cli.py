@@ -1,7 +1,8 @@
 """`kasir-oms`: run and administer the order management service.
 
     $ kasir-oms migrate
-    $ kasir-oms add-store JKT1 "Toko Jakarta" --tz Asia/Jakarta
+    $ kasir-oms add-store JKT1 "Toko Jakarta" --tz Asia/Jakarta \\
+          --address "Jl. Sabang 12, Jakarta 10160" --npwp 01.234.567.8-901.000
     $ kasir-oms create-user owner@toko.id --role owner --password-file pw.txt
     $ kasir-oms add-terminal JKT1 "Kasir depan"            # prints a one-time enrolment code
     $ kasir-oms add-terminal JKT1 --replace T01            # re-enrol T01 on new hardware
@@ -114,6 +115,8 @@ def cmd_add_store(args) -> None:
         currency_exponent=args.exponent,
         locale=args.locale,
         prices_include_tax=not args.prices_exclude_tax,
+        address=args.address,
+        npwp=args.npwp,
     )
     print(f"store {store.code} ({store.name}) created, id {store.id}")
 
@@ -234,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exponent", type=int, default=0, help="decimals of the currency")
     p.add_argument("--locale", default="id_ID", choices=("id_ID", "en"))
     p.add_argument("--prices-exclude-tax", action="store_true")
+    p.add_argument("--address", default="", help="postal address, printed on invoices")
+    p.add_argument("--npwp", default="", help="tax number (15 or 16 digits), on invoices")
     p.set_defaults(func=cmd_add_store)
 
     p = sub.add_parser("add-terminal", help="add a till; prints its one-time enrolment code")

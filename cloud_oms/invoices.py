@@ -254,9 +254,8 @@ def render_pdf(inv: Invoice, *, compress: bool = True) -> bytes:
     pdf.ln(3)
 
     seller = [store.name, f"Toko / Store {store.code}"]
-    if getattr(store, "address", ""):
-        seller.append(store.address)
-    if getattr(store, "npwp", ""):
+    seller += [line for line in store.address.splitlines() if line.strip()]
+    if store.npwp:
         seller.append(f"NPWP {store.npwp}")
     buyer = [inv.company or inv.customer_name or "-"]
     if inv.company and inv.customer_name:
@@ -268,8 +267,8 @@ def render_pdf(inv: Invoice, *, compress: bool = True) -> bytes:
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(width / 2, 5, "Penjual / Seller", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    for text in seller:
-        pdf.cell(width / 2, 5, _latin(text), new_x="LMARGIN", new_y="NEXT")
+    for text in seller:  # a long address line wraps within the seller's half
+        pdf.multi_cell(width / 2 - 2, 5, _latin(text), new_x="LMARGIN", new_y="NEXT")
     left_bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + width / 2, top)
     pdf.set_font("Helvetica", "B", 10)

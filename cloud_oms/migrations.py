@@ -1,10 +1,10 @@
 """Versioned schema migrations, recorded in a `schema_version` table.
 
     $ kasir-oms migrate
-    migrated sqlite:///kasir-oms.sqlite3 from version 0 to 2
+    schema version 0 -> 3
 
     >>> migrate(database)                                         # doctest: +SKIP
-    2
+    3
 
 Version 1 is frozen SQL (`cloud_oms/sql/v1.<dialect>.sql`), never `create_tables()` of the
 current models: an old database and a new one must end up with the same schema whatever the
@@ -13,13 +13,18 @@ version bump. `tests/oms/test_migrations.py` checks that a migrated database has
 the models declare, so a model change without a migration fails the suite.
 
 Until the first release the frozen SQL may be regenerated from the models
-(`python -m cloud_oms.migrations freeze`); after it, a change is a new numbered migration.
+(`python -m cloud_oms.migrations freeze`); it leaves out the columns later versions add
+(`ADDED_COLUMNS`), so those versions still apply to a new database. A new column on an
+existing table is always a new version (the till's rule), and after the release every change
+is.
+
 Several workers starting at once are safe: PostgreSQL takes an advisory lock and SQLite an
 IMMEDIATE transaction before reading the version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,7 +61,32 @@ def _v2(database: Database) -> None:
         database.execute_sql(statement)
 
 
-MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [(1, _v1), (2, _v2)]
+# Columns later versions add to tables of version 1: (version, table, column, SQL type). The
+# SQL is written out, not taken from the models, so that it never changes; `freeze` leaves
+# these columns out of version 1.
+ADDED_COLUMNS = [
+    (3, "store", "address", "TEXT NOT NULL DEFAULT ''"),
+    (3, "store", "npwp", "VARCHAR(32) NOT NULL DEFAULT ''"),
+]
+
+
+def _add_columns(version: int) -> Callable[[Database], None]:
+    def step(database: Database) -> None:
+        for number, table, column, sql_type in ADDED_COLUMNS:
+            if number == version:
+                database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
+
+    step.__doc__ = f"Columns added by version {version}: " + ", ".join(
+        f"{t}.{c}" for n, t, c, _ in ADDED_COLUMNS if n == version
+    )
+    return step
+
+
+MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
+    (1, _v1),
+    (2, _v2),
+    (3, _add_columns(3)),  # Store.address, Store.npwp: the seller on invoices
+]
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -66,6 +96,24 @@ def models_of_v1() -> list:
     from .models.core import TerminalHeartbeat
 
     return [m for m in ALL_MODELS if m is not TerminalHeartbeat]
+
+
+@contextlib.contextmanager
+def _without_added_columns(models: list):
+    """The models as version 1 knew them: the fields of `ADDED_COLUMNS` taken off for the
+    block (for `freeze`), put back afterwards."""
+    by_table = {m._meta.table_name: m for m in models}
+    removed = []
+    try:
+        for _, table, column, _ in ADDED_COLUMNS:
+            model = by_table[table]
+            field = next(f for f in model._meta.sorted_fields if f.column_name == column)
+            model._meta.remove_field(field.name)
+            removed.append((model, field))
+        yield
+    finally:
+        for model, field in reversed(removed):
+            model._meta.add_field(field.name, field)
 
 
 def schema_sql(database: Database, models: list) -> list[str]:
@@ -138,14 +186,18 @@ def _now() -> str:
     return iso(utcnow())
 
 
-def freeze() -> list[Path]:
-    """Write v1's SQL for both dialects from the current models (before the first release)."""
-    SQL_DIR.mkdir(exist_ok=True)
+def freeze(directory: Path = SQL_DIR) -> list[Path]:
+    """Write v1's SQL for both dialects from the current models (before the first release),
+    without the columns later versions add."""
+    directory.mkdir(exist_ok=True)
     written = []
+    models = models_of_v1()
     for database in (SqliteDatabase(":memory:"), PostgresqlDatabase("kasir")):
-        path = SQL_DIR / f"v1.{_dialect(database)}.sql"
+        path = directory / f"v1.{_dialect(database)}.sql"
         header = "-- Kasir OMS schema version 1. Frozen: later changes are new migrations.\n"
-        path.write_text(header + ";\n".join(schema_sql(database, models_of_v1())) + ";\n")
+        with _without_added_columns(models):
+            statements = schema_sql(database, models)
+        path.write_text(header + ";\n".join(statements) + ";\n")
         written.append(path)
     return written
 

@@ -95,14 +95,23 @@ def enqueue(order: Order, event: str, *, amount: int | None = None, shipment=Non
         payload["tracking_number"] = shipment.tracking_number
     rows = []
     if order.email:
-        subject_id, subject_en = (t.format(number=order.number) for t in _TEXT[event])
+        # The owner's wording (edited at /admin/notifications) when there is one.
+        from .web.notify_templates import render_email
+
+        custom = render_email(order, store, event, url, amount, shipment)
+        if custom is not None:
+            subject, body = custom
+        else:
+            subject_id, subject_en = (t.format(number=order.number) for t in _TEXT[event])
+            subject = f"{subject_id} / {subject_en}"
+            body = _email_body(order, store, subject_id, subject_en, url, amount, shipment)
         rows.append(
             {
                 "transport": "email",
                 "target": order.email,
                 "endpoint": None,
-                "subject": f"{subject_id} / {subject_en}",
-                "body": _email_body(order, store, subject_id, subject_en, url, amount, shipment),
+                "subject": subject,
+                "body": body,
             }
         )
     endpoints = WebhookEndpoint.select().where(

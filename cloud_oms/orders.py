@@ -262,7 +262,7 @@ def _sell_stock_many(
             result[pid] = (cost, oversold)
         results.append(result)
     for part in _chunked(touched):
-        change = Case(StockLevel.product, [(pid, -wanted_per_sale[-1].get(pid, 0)) for pid in part])
+        change = Case(StockLevel.product, [(pid, levels[pid].on_hand - start[pid]) for pid in part])
         StockLevel.update(on_hand=StockLevel.on_hand + change, updated_at=now).where(
             (StockLevel.store == store_id) & StockLevel.product.in_(part)
         ).execute()

@@ -80,7 +80,10 @@ def make_fat(image: Path, source: Path, size: int, label: str) -> None:
 
 
 def make_ext4(image: Path, source: Path, size: int, label: str, *, reserve_pct: int) -> None:
+    """`mkfs.ext4 -d` copies the tree's contents; the file system's own top directory gets
+    the tree's owner and mode here too (it is a mount point's view, e.g. /var/lib/kasir)."""
     image.unlink(missing_ok=True)
+    top = source.stat()
     run(
         [
             "mkfs.ext4",
@@ -93,13 +96,15 @@ def make_ext4(image: Path, source: Path, size: int, label: str, *, reserve_pct: 
             "-m",
             str(reserve_pct),
             "-E",
-            "root_owner=0:0",
+            f"root_owner={top.st_uid}:{top.st_gid}",
             "-d",
             str(source),
             str(image),
             f"{size // 1024}k",
         ]
     )
+    mode = 0o40000 | (top.st_mode & 0o7777)
+    run(["debugfs", "-w", "-R", f"set_inode_field / mode 0{mode:o}", str(image)])
 
 
 def copy_in(disk: Path, part_image: Path, offset: int) -> None:
@@ -251,6 +256,17 @@ def xz(path: Path, level: int = 6, threads: int = 0) -> Path:
     return out
 
 
+def unmount_below(path: Path) -> None:
+    """Unmount whatever is mounted under `path` (left by a build that was killed), deepest
+    first, so that removing the tree never reaches into /dev, /proc or /sys."""
+    top = str(Path(path).resolve())
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1].replace("\\040", " ") for line in mounts]
+    for point in sorted((p for p in points if p == top or p.startswith(top + "/")), reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
 def rmtree(path: Path) -> None:
     if path.exists():
+        unmount_below(path)
         shutil.rmtree(path)

@@ -32,13 +32,14 @@ if __package__ in (None, ""):
     __package__ = "image"
 
 from image import assemble, layout, make_bundle
-from image.kasir_toml import render_example
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 RECIPE = HERE / "recipe.toml"
 UNITS = HERE / "units"
 OVERLAY = HERE / "overlay"
+# Every key with its default and what it does: the same file the till reads anywhere.
+EXAMPLE_CONFIG = PROJECT / "config" / "kasir.example.toml"
 LIB = "usr/lib/kasir"
 ENABLED_UNITS = {
     "multi-user.target": [
@@ -571,11 +572,8 @@ def build(args: argparse.Namespace) -> Path:
         data_permissions(rootfs)
 
     with steps.step("kernel, initramfs and boot files"), mounted(rootfs):
-        if args.kasir_toml:
-            text = args.kasir_toml.read_text()
-        else:
-            text = render_example()
-        (rootfs / "boot/firmware/kasir.toml").write_text(text)
+        example = args.kasir_toml or EXAMPLE_CONFIG
+        shutil.copyfile(example, rootfs / "boot/firmware/kasir.toml")
         build_initramfs(rootfs)
         kernel, initrd = boot_files(rootfs, recipe)
         print(f"  {kernel}, {initrd}")

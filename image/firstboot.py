@@ -248,6 +248,16 @@ class System:
         if self.live:
             self.run("systemctl", "start", "--no-block", unit)
 
+    def stop(self, unit: str) -> None:
+        if self.live:
+            self.run("systemctl", "stop", "--no-block", unit)
+
+    def reload(self) -> None:
+        """Unit files and udev rules written by first boot take effect at once."""
+        if self.live:
+            self.run("systemctl", "daemon-reload")
+            self.run("udevadm", "control", "--reload")
+
     def remount(self, mount_point: str, mode: str) -> bool:
         if not self.live:
             return True
@@ -376,6 +386,7 @@ def apply(
         report.ok(f"security updates nightly at {get('update.security_time')}")
     else:
         disable(root, "kasir-security-update.timer", target="timers.target")
+        system.stop("kasir-security-update.timer")
         report.ok("nightly security updates off")
 
     # The till's store, with a first manager whose PIN the screen shows once.
@@ -388,14 +399,21 @@ def apply(
             report.manager_pin = pin.group(1)
             report.ok("till store created")
         else:
-            report.problem("till", f"`kasir init` failed: {(made.stderr or made.stdout).strip()}")
+            report.problem("till", f"`kasir init` failed: {last_line(made.stderr or made.stdout)}")
 
+    system.reload()
     if ssid and psk:
         scrub_secrets(config_path, {"wifi.psk"}, "removed after first boot set up Wi-Fi")
         report.ok("Wi-Fi password removed from kasir.toml")
     for line in report.lines():
         log(line)
     return report
+
+
+def last_line(text: str) -> str:
+    """The line of a command's output that says what went wrong (a traceback's last)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _as_user(command: list[str], user: str | None) -> subprocess.CompletedProcess:
@@ -468,7 +486,7 @@ def enrol_once(
     if done.returncode == 0:
         scrub_on_boot(config, "removed after enrolment", system)
         return "done", done.stdout.strip().splitlines()[0] if done.stdout.strip() else "enrolled"
-    return "failed", (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+    return "failed", last_line(done.stderr or done.stdout) or f"exit status {done.returncode}"
 
 
 def scrub_on_boot(config: Path, note: str, system: System) -> None:

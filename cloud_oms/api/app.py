@@ -205,5 +205,10 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     for module in (terminal, auth, orders, channels):
         app.include_router(module.router)
 
+    # The owner's and staff's pages (server-rendered; kept out of /openapi.json).
+    from ..web.routes import router as web_router
+
+    app.include_router(web_router)
+
     app.add_middleware(_Timing, metrics=metrics)
     return app

@@ -89,6 +89,9 @@ class Store(BaseModel):
     locale = pw.CharField(max_length=16, default="id_ID")
     prices_include_tax = pw.BooleanField(default=True)
     created_at = UtcDateTimeField(default=utcnow)
+    # The seller on an invoice (added by migration 3).
+    address = pw.TextField(default="")
+    npwp = pw.CharField(max_length=32, default="")  # tax number: 15 or 16 digits
 
 
 class Terminal(BaseModel):

@@ -59,6 +59,7 @@ class Recorder(System):
     def __init__(self):
         super().__init__(live=False)
         self.started: list[str] = []
+        self.stopped: list[str] = []
         self.hostname: str | None = None
 
     def sethostname(self, name):
@@ -66,6 +67,9 @@ class Recorder(System):
 
     def start(self, unit):
         self.started.append(unit)
+
+    def stop(self, unit):
+        self.stopped.append(unit)
 
 
 def make_root(tmp_path: Path, config: str) -> Path:
@@ -210,6 +214,18 @@ def test_bad_values_are_reported_by_key_and_line_and_the_rest_applied(tmp_path):
     )
 
 
+def test_security_updates_can_be_turned_off(tmp_path):
+    root = make_root(tmp_path, "[update]\nsecurity_updates = false\n")
+    timers = root / "etc/systemd/system/timers.target.wants"
+    timers.mkdir(parents=True)
+    (timers / "kasir-security-update.timer").symlink_to("/x")
+    system = Recorder()
+    report = apply(root, system=system, kasir=None, log=lambda _: None)
+    assert not (timers / "kasir-security-update.timer").is_symlink()
+    assert system.stopped == ["kasir-security-update.timer"]
+    assert "nightly security updates off" in report.applied
+
+
 def test_a_file_that_is_not_toml_is_reported_with_its_line(tmp_path):
     root = make_root(tmp_path, "[system]\nhostname = toko\n")
     report = apply(root, system=Recorder(), kasir=None, log=lambda _: None)
@@ -331,3 +347,33 @@ def test_report_lines_name_key_and_line():
         "NOT APPLIED wifi.psk (kasir.toml line 7): too short",
         "NOT APPLIED kasir.toml: missing",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("system.ssh_authorized_key", "ssh-dss AAAAB3", "types: ssh-ed25519"),
+        ("system.ssh_authorized_key", "ssh-ed25519 not*base64", "is not base64"),
+        ("system.ssh_authorized_key", "ssh-rsa " + SSH_KEY.split()[1], "does not hold a ssh-rsa"),
+        ("system.hostname", "-kasir", "not a host name"),
+        ("wifi.ssid", "x" * 33, "longer than 32 bytes"),
+        ("wifi.psk", "pässwörter", "printable ASCII"),
+        ("update.extra_keys", ["AAAA"], "not an ed25519 public key"),
+        ("update.extra_keys", [1], "should be text"),
+        ("update.security_time", "24:00", "not a time of day"),
+    ],
+)
+def test_first_boot_keys_refuse_bad_values_with_the_reason(name, value, message):
+    from appliance.config import KEYS
+
+    with pytest.raises(ValueError, match=message):
+        KEYS[name].validate(value)
+
+
+def test_first_boot_keys_accept_good_values():
+    from appliance.config import KEYS
+
+    assert KEYS["system.ssh_authorized_key"].validate(SSH_KEY) == SSH_KEY
+    assert KEYS["wifi.psk"].validate("a" * 64) == "a" * 64
+    assert KEYS["system.timezone"].validate("WIT") == "WIT"
+    assert KEYS["wifi.psk"].secret and not KEYS["wifi.ssid"].secret

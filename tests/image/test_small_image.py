@@ -54,6 +54,8 @@ def small_image(tmp_path_factory):
     (release / "kasir").write_text("#!/bin/sh\necho kasir 0.1.0\n")
     (release / "kasir").chmod(0o755)
     os.symlink("0.1.0", data / "releases/current")
+    os.chown(data, 0, 4321)
+    data.chmod(0o1775)
     disk = work / "small.img"
     layout = assemble.build_disk(disk, boot, root, data, workdir=work, log=lambda _: None)
     return disk, layout
@@ -102,13 +104,23 @@ def test_files_land_on_the_right_partition(small_image):
         assemble.ext4_read(disk, layout.root.start, "/var/lib/kasir/releases/0.1.0/bin/kasir")
 
 
+def test_data_partition_top_keeps_owner_and_mode(small_image):
+    """/var/lib/kasir is root:kasir with the sticky bit: the till writes its store there."""
+    disk, layout = small_image
+    out = assemble.run(["debugfs", "-R", "stat /", f"{disk}?offset={layout.data.start}"])
+    assert "Mode:  01775" in out
+    assert "Group:  4321" in out
+
+
 def test_xz_compresses_and_keeps_the_name(small_image, tmp_path):
-    disk, _ = small_image
-    copy = tmp_path / "kasir-0.1.0-arm64.img"
-    shutil.copy2(disk, copy)
-    packed = assemble.xz(copy, level=0)
-    assert packed.name == "kasir-0.1.0-arm64.img.xz" and not copy.exists()
+    disk, layout = small_image
+    image = tmp_path / "kasir-0.1.0-arm64.img"
+    size = layout.boot.start + 8 * 1024 * 1024  # the table and the start of the FAT
+    assemble.extract(disk, 0, size, image)
+    packed = assemble.xz(image, level=0)
+    assert packed.name == "kasir-0.1.0-arm64.img.xz" and not image.exists()
     assert packed.read_bytes()[:6] == b"\xfd7zXZ\x00"
+    assert packed.stat().st_size < size // 20
 
 
 def test_too_small_a_partition_is_an_error(tmp_path):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from conftest import TEST_SECRET, OmsServer, free_port, pg_create, pg_drop
 
+from cloud_oms import migrations
 from cloud_oms.cli import main
 
 KASIR_OMS = os.path.join(os.path.dirname(sys.executable), "kasir-oms")
@@ -103,7 +104,7 @@ def test_serve_migrates_on_request(database_url, tmp_path):
             except httpx.HTTPError:
                 assert proc.poll() is None, proc.stderr.read().decode()
                 subprocess.run(["sleep", "0.1"])
-        assert health.json()["schema_version"] == 2
+        assert health.json()["schema_version"] == migrations.LATEST
     finally:
         proc.terminate()
         proc.wait(10)
@@ -129,11 +130,44 @@ def test_refusals_name_the_field(database_url, capsys):
         (["revoke-terminal", "JKT1", "T09"], "terminal: store JKT1 has no terminal 'T09'"),
         (["create-api-key", "nope"], "channel: no channel 'nope'"),
         (["add-channel", "Shop!"], "channel: channel code 'Shop!'"),
+        (["add-store", "BDG1", "Toko", "--npwp", "01.234.567"], "npwp: NPWP '01.234.567' has 8"),
+        (["add-store", "BDG1", "Toko", "--npwp", "NPWP 0123"], "npwp: NPWP 'NPWP 0123' may hold"),
+        (["add-store", "BDG1", "Toko", "--address", "x" * 501], "address: address is 501"),
     ]
     assert cli(database_url, capsys, "add-store", "JKT1", "Toko")[0] == 0
     for args, message in cases:
         status, _, err = cli(database_url, capsys, *args)
         assert status == 1 and message in err, (args, err)
+
+
+def test_add_store_with_its_address_and_tax_number(database_url, capsys):
+    from cloud_oms.models.core import Store
+
+    assert cli(database_url, capsys, "migrate")[0] == 0
+    address = "  Jl. Sabang No. 12  \n Jakarta Pusat 10160 "
+    status, out, err = cli(
+        database_url,
+        capsys,
+        "add-store",
+        "JKT1",
+        "Toko",
+        "--address",
+        address,
+        "--npwp",
+        " 01.234.567.8-901.000 ",
+    )
+    assert status == 0 and "store JKT1 (Toko) created" in out, err
+    assert cli(database_url, capsys, "add-store", "BDG1", "Toko Bandung")[0] == 0
+    from cloud_oms import db as dbmod
+
+    dbmod.connect(database_url)
+    try:
+        stores = {s.code: s for s in Store.select()}
+    finally:
+        dbmod.disconnect()
+    assert stores["JKT1"].address == "Jl. Sabang No. 12\nJakarta Pusat 10160"
+    assert stores["JKT1"].npwp == "01.234.567.8-901.000"
+    assert (stores["BDG1"].address, stores["BDG1"].npwp) == ("", "")
 
 
 def test_users_channels_and_api_keys(database_url, capsys, tmp_path):

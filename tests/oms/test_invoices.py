@@ -101,6 +101,19 @@ def test_pdf_parses_and_names_the_invoice(oms_db):
         "Jl. Sudirman 1",
     ):
         assert expected in text, expected
+    assert "NPWP" not in text.split("Pembeli")[0]  # the store has no tax number yet
+
+
+def test_pdf_prints_the_seller_address_and_tax_number(oms_db):
+    store = make_store()
+    store.address = "Jl. Sabang No. 12, Kebon Sirih, Menteng\nJakarta Pusat 10340, DKI Jakarta"
+    store.npwp = "09.876.543.2-109.000"
+    store.save()
+    inv = invoices.issue(phone_order(store, make_product("KOPI", 45_000)), "system")
+    text = PdfReader(io.BytesIO(invoices.render_pdf(inv))).pages[0].extract_text()
+    seller = text.split("Pembeli")[0]
+    for expected in ("Jl. Sabang No. 12", "Jakarta Pusat 10340", "NPWP 09.876.543.2-109.000"):
+        assert expected in seller, (expected, seller)
 
 
 @pytest.mark.parametrize("oms_backend", [pytest.param("postgres", marks=pytest.mark.postgres)])

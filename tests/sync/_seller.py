@@ -12,10 +12,11 @@ it forks one such seller per `SEED PACE` line read on stdin (see `serve`). The s
 open already (`kasir shift open`): a seller never opens or closes one, so the Z report covers
 all it sold.
 
-After the service returns, it appends what it was told to DONE_FILE, one `write` per record:
-`{"kind": "sale"|"refund", "receipt": ..., "id": ..., "training": ...}`. A record missing
-because of a kill is fine (the sale may or may not be there); a record present names something
-that must be in the till and, unless training, in the OMS.
+Before each sale it appends to DONE_FILE `{"kind": "begin", "lines": [...]}` (the cart's line
+ids, which become the sale lines' ids), and after the service returns what it was told:
+`{"kind": "sale"|"refund", "receipt": ..., "id": ..., "training": ...}`, one `write` per
+record. A record missing because of a kill is fine (the sale may or may not be there); a record
+present names something that must be in the till and, unless training, in the OMS.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def refund_recent(rng: random.Random, config, done: Done, staff, manager) -> Non
 
 def sell(rng: random.Random, config, done: Done, staff, manager, goods) -> None:
     cart = build_cart(rng, config, *goods, manager)
+    done.write(kind="begin", lines=[line.key for line in cart.lines])
     result = complete_sale(cart, tenders_for(rng, cart.priced().total), staff=staff, config=config)
     done.write(
         kind="sale", receipt=result.receipt_no, id=result.sale_id, training=identity.training_mode()

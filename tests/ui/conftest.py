@@ -24,12 +24,15 @@ if not os.environ.get("DISPLAY"):
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import pytest  # noqa: E402
+from kivy.config import Config  # noqa: E402
 
 from appliance.run_cmd import configure_window  # noqa: E402
 
 # The offscreen GL surface keeps the size the window was created with: make it big enough
 # for every size the tests use (they set Window.size), or a bigger window renders garbage.
 configure_window(fullscreen=False, size=(1280, 1280), show_cursor=True)
+# No frame-rate cap: the tests advance the clock by hand and need not wait for 60 Hz.
+Config.set("graphics", "maxfps", "0")
 
 from tests.ui.driver import UiDriver, make_template  # noqa: E402
 

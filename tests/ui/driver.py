@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from kivy.base import EventLoop
+from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.modalview import ModalView
@@ -44,7 +45,10 @@ def make_template(directory: Path) -> Path:
 
 
 class UiDriver:
-    def __init__(self, data: Path, *, language: str = "en", size=(800, 480), **settings):
+    def __init__(
+        self, data: Path, *, language: str = "en", size=(800, 480), short=False, **settings
+    ):
+        self.short = short
         self.data = data
         self.language = language
         self.size = size
@@ -75,6 +79,7 @@ class UiDriver:
         object.__setattr__(global_idmap["app"], "_obj", None)
         self.app._run_prepare()
         EventLoop.start()
+        self.draw(2)  # the first drawn frame starts the devices
         self.wait(lambda: self.app.till.printing is not None and self.app.till.scanner is not None)
         return self.app
 
@@ -87,11 +92,24 @@ class UiDriver:
         self.app.dispatch("on_stop")
         for child in list(Window.children):
             Window.remove_widget(child)
+        # RecycleView keeps views for reuse in a module-wide cache; views made for this app
+        # are bound to it (font sizes...) and must not serve the next test's app.
+        from kivy.uix.recycleview import views
+
+        views._cached_views.clear()
+        views._view_base_cache.clear()
         self.database.close()
 
     # -- frames ---------------------------------------------------------------------------------
 
     def pump(self, frames: int = 3) -> None:
+        """Advance the clock (scheduled callbacks, layouts, text) without drawing: drawing is
+        the slow part of a frame on a software GL, and only screenshots need it."""
+        for _ in range(frames):
+            Clock.tick()
+            Clock.tick_draw()  # layouts and text wait for this "before drawing" step
+
+    def draw(self, frames: int = 2) -> None:
         for _ in range(frames):
             EventLoop.idle()
 
@@ -101,7 +119,8 @@ class UiDriver:
         while not condition():
             if time.monotonic() > deadline:
                 raise AssertionError(f"gave up waiting for {what or condition}")
-            EventLoop.idle()
+            Clock.tick()
+            Clock.tick_draw()
             time.sleep(0.005)
         self.pump(2)
 
@@ -228,7 +247,9 @@ class UiDriver:
 
     def shot(self, name: str, directory: Path) -> Path:
         """Save what the window shows as directory/name.png."""
-        self.pump(4)
+        time.sleep(0.05)  # buttons stay "down" for min_state_time after a touch
+        self.pump(2)
+        self.draw(2)
         directory.mkdir(parents=True, exist_ok=True)
         written = Path(Window.screenshot(name=str(directory / f"{name}.png")))
         target = directory / f"{name}.png"

@@ -89,17 +89,20 @@ class Tour:
 
         return _(text)
 
-    def run(self) -> None:
+    def run(self, short: bool = False) -> None:
+        """Every screen; `short` keeps the main ones (for the extra screen sizes)."""
         ui, t = self.ui, self.t
         app = ui.app
         self.shot("01-login")
         ui.tap(CASHIER)
-        self.shot("02-login-name-chosen")
+        if not short:
+            self.shot("02-login-name-chosen")
         ui.login()
         self.shot("03-shift-open")
         ui.open_shift("200000")
         sale = ui.screen
-        self.shot("04-sale-empty")
+        if not short:
+            self.shot("04-sale-empty")
         ui.scan(AQUA)
         ui.scan(AQUA)
         products = [w for w in ui.find_all() if type(w).__name__ == "ProductButton"]
@@ -116,7 +119,96 @@ class Tour:
         ui.tap(t("Hide"))
         sale.clear_search()
 
-        # Line actions and their dialogs.
+        if not short:
+            self.line_dialogs(sale)
+            self.customer()
+
+        # Payment: a card part, then cash.
+        ui.tap(sale.ids.pay)
+        self.shot("15-payment-cash")
+        ui.tap(t("Card"))
+        if not short:
+            self.shot("16-payment-card")
+        ui.tap(t("Change amount"))
+        ui.keys(ui.dialog(), "5000")
+        if not short:
+            self.shot("17-dialog-amount")
+        ui.tap(t("OK"), within=ui.dialog())
+        ui.screen.ids.card_ref.text = "A1B2C3"
+        ui.tap(t("Card paid"))
+        ui.tap("QRIS")
+        self.shot("18-payment-qris-split")
+        ui.tap(t("Cash"))
+        if not short:
+            self.shot("19-payment-cash-split")
+        pay = ui.screen
+        ui.tap(ui.find(app.money(pay.quick[-1])))
+        ui.wait(lambda: app.sm.current == "done")
+        ui.wait(lambda: ui.screen.print_state == "done")
+        self.shot("20-done")
+        receipt_no = app.till.last_sale.receipt_no
+        if not short:
+            ui.tap(t("E-receipt (QR)"))
+            self.shot("21-dialog-ereceipt")
+            ui.tap(t("OK"), within=ui.dialog())
+        ui.tap(t("New sale"))
+
+        if not short:
+            ui.scan(AQUA)
+            ui.tap(t("Park"))
+            ui.tap(t("Parked") + " (1)")
+            self.shot("22-parked")
+            ui.tap(t("Back to the sale"))
+
+        # Refund of the sale just made.
+        ui.tap(t("Refund"))
+        if not short:
+            self.shot("23-refund-empty")
+        ui.screen.ids.receipt.text = receipt_no
+        ui.tap(t("Find"))
+        ui.tap(t("Everything left"))
+        self.shot("24-refund-chosen")
+        ui.tap(t("Back to the sale"))
+
+        if not short:
+            # Pickup orders: this till is not enrolled.
+            ui.tap(t("Pickup"))
+            ui.idle()
+            self.shot("25-pickup")
+            ui.tap(t("Back to the sale"))
+
+        # Manager functions (the cashier asks a manager).
+        self.manager()
+        self.shot("26-manager")
+        if not short:
+            self.manager_screens()
+        ui.tap(t("Settings"))
+        self.shot("31-settings")
+        ui.tap(t("Back"))
+        ui.tap(t("Training mode: off"))
+        ui.tap(t("Back to the sale"))
+        self.shot("33-sale-training")
+        self.manager()
+        ui.tap(t("Training mode: ON"))
+        ui.tap(t("Close shift (Z report)"))
+        self.shot("34-close-shift")
+        ui.keys(ui.screen, "250000")
+        ui.tap(t("Close shift"))
+        if not short:
+            self.shot("35-dialog-close-confirm")
+        ui.tap(t("Close shift"), within=ui.dialog())
+        ui.wait(lambda: app.sm.current == "report")
+        self.shot("36-z-report")
+
+    def manager(self) -> None:
+        ui, t = self.ui, self.t
+        ui.tap(t("Manager"))
+        ui.keys(ui.dialog(), MANAGER_PIN)
+        ui.tap(t("Approve"), within=ui.dialog())
+        ui.wait(lambda: ui.app.sm.current == "manager")
+
+    def line_dialogs(self, sale) -> None:
+        ui, t = self.ui, self.t
         rows = [w for w in ui.find_all() if type(w).__name__ == "CartRow"]
         ui.tap(rows[0])
         ui.tap(t("Discount"))
@@ -134,7 +226,8 @@ class Tour:
         self.shot("11-dialog-status")
         ui.tap(t("Close"), within=ui.dialog())
 
-        # Customer.
+    def customer(self) -> None:
+        ui, t = self.ui, self.t
         ui.tap(t("Customer"))
         self.shot("12-customer")
         ui.tap(ui.screen.ids.name)
@@ -145,63 +238,11 @@ class Tour:
         ui.type_text("081234567890")
         ui.tap(t("Hide"))
         ui.tap(t("Save and attach"))
-        assert app.sm.current == "sale"
+        assert ui.app.sm.current == "sale"
         self.shot("14-sale-with-customer")
 
-        # Payment: a card part, then cash.
-        ui.tap(sale.ids.pay)
-        self.shot("15-payment-cash")
-        ui.tap(t("Card"))
-        self.shot("16-payment-card")
-        ui.tap(t("Change amount"))
-        ui.keys(ui.dialog(), "5000")
-        self.shot("17-dialog-amount")
-        ui.tap(t("OK"), within=ui.dialog())
-        ui.screen.ids.card_ref.text = "A1B2C3"
-        ui.tap(t("Card paid"))
-        ui.tap("QRIS")
-        self.shot("18-payment-qris-split")
-        ui.tap(t("Cash"))
-        self.shot("19-payment-cash-split")
-        pay = ui.screen
-        ui.tap(ui.find(app.money(pay.quick[-1])))
-        ui.wait(lambda: app.sm.current == "done")
-        ui.wait(lambda: ui.screen.print_state == "done")
-        self.shot("20-done")
-        ui.tap(t("E-receipt (QR)"))
-        self.shot("21-dialog-ereceipt")
-        ui.tap(t("OK"), within=ui.dialog())
-        receipt_no = app.till.last_sale.receipt_no
-        ui.tap(t("New sale"))
-
-        # Parked.
-        ui.scan(AQUA)
-        ui.tap(t("Park"))
-        ui.tap(t("Parked") + " (1)")
-        self.shot("22-parked")
-        ui.tap(t("Back to the sale"))
-
-        # Refund of the sale just made.
-        ui.tap(t("Refund"))
-        self.shot("23-refund-empty")
-        ui.screen.ids.receipt.text = receipt_no
-        ui.tap(t("Find"))
-        ui.tap(t("Everything left"))
-        self.shot("24-refund-chosen")
-        ui.tap(t("Back to the sale"))
-
-        # Pickup orders: this till is not enrolled.
-        ui.tap(t("Pickup"))
-        ui.idle()
-        self.shot("25-pickup")
-        ui.tap(t("Back to the sale"))
-
-        # Manager functions (the cashier asks a manager).
-        ui.tap(t("Manager"))
-        ui.keys(ui.dialog(), MANAGER_PIN)
-        ui.tap(t("Approve"), within=ui.dialog())
-        ui.wait(lambda: app.sm.current == "manager")
-        self.shot("26-manager")
+    def manager_screens(self) -> None:
+        ui, t = self.ui, self.t
         ui.tap(t("Cash in"))
         self.shot("27-cash-in")
         ui.tap(t("Back"))
@@ -215,25 +256,6 @@ class Tour:
         ui.idle()
         self.shot("30-print-queue")
         ui.tap(t("Back"))
-        ui.tap(t("Settings"))
-        self.shot("31-settings")
-        ui.tap(t("Back"))
         ui.tap(t("Reprint a receipt"))
         self.shot("32-dialog-reprint-keyboard")
         ui.tap(t("Cancel"), within=ui.dialog())
-        ui.tap(t("Training mode: off"))
-        ui.tap(t("Back to the sale"))
-        self.shot("33-sale-training")
-        ui.tap(t("Manager"))
-        ui.keys(ui.dialog(), MANAGER_PIN)
-        ui.tap(t("Approve"), within=ui.dialog())
-        ui.wait(lambda: app.sm.current == "manager")
-        ui.tap(t("Training mode: ON"))
-        ui.tap(t("Close shift (Z report)"))
-        self.shot("34-close-shift")
-        ui.keys(ui.screen, "250000")
-        ui.tap(t("Close shift"))
-        self.shot("35-dialog-close-confirm")
-        ui.tap(t("Close shift"), within=ui.dialog())
-        ui.wait(lambda: app.sm.current == "report")
-        self.shot("36-z-report")

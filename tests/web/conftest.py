@@ -46,9 +46,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+# Appended, not prepended: tests elsewhere import their own helpers by plain module name
+# (`from conftest import ...`), which must not find this directory first.
 for _path in (str(REPO), str(HERE)):
     if _path not in sys.path:
-        sys.path.insert(0, _path)
+        sys.path.append(_path)
 
 from web_helpers import HOOK_SECRET, OWNER, PASSWORD, STAFF  # noqa: E402
 
