@@ -250,6 +250,7 @@ class KasirApp(App):
     fs_big = NumericProperty(24)
     fs_huge = NumericProperty(44)
     bh = NumericProperty(52)
+    keyboard_height = NumericProperty(280)
     root_width = NumericProperty(800)
     portrait = BooleanProperty(False)
 
@@ -263,7 +264,10 @@ class KasirApp(App):
     printer_state = StringProperty("off")
     scanner_state = StringProperty("off")
     drawer_state = StringProperty("off")
-    busy = BooleanProperty(False)
+    printer_text = StringProperty("")
+    scanner_text = StringProperty("")
+    drawer_text = StringProperty("")
+    queue_status = None
 
     sm = ObjectProperty(None)
 
@@ -292,6 +296,7 @@ class KasirApp(App):
         self.net = Worker("oms link")
         self.sounds: dict[str, Any] = {}
         self.sounds_played: list[str] = []
+        self.messages: list[tuple[str, str]] = []  # the last messages shown, newest last
         self.keyboard = None
         self.toast = None
         self.wedge = None
@@ -306,25 +311,24 @@ class KasirApp(App):
     # -- building -------------------------------------------------------------------------------
 
     def build(self):
-        from .screens import load_kv
+        from .screens import (
+            load_kv,
+            widgets,  # noqa: F401  (registers the widgets root.kv uses)
+        )
         from .screens.root import Root
 
-        load_kv()
+        load_kv("widgets.kv", "root.kv")
         Window.clearcolor = (0.925, 0.937, 0.945, 1)
         Window.bind(size=self._resized)
         self._resized(Window, Window.size)
         root = Root()
         self.sm = root.ids.sm
-        from .screens.widgets import OnScreenKeyboard
-
-        self.keyboard = OnScreenKeyboard(size_hint=(None, None), opacity=0, disabled=True)
-        self.keyboard.y = -self.keyboard.height - 10
         self.toast = root.ids.toast
         self.go("login")
         return root
 
     def on_start(self) -> None:
-        Window.add_widget(self.keyboard)
+        self._show_devices()
         Window.bind(on_flip=self._first_flip)
         Clock.schedule_interval(self._tick, 1.0)
         self._tick(0)
@@ -384,6 +388,10 @@ class KasirApp(App):
         self.fs_big = round(24 * scale)
         self.fs_huge = round(46 * scale)
         self.bh = round(52 * scale)
+        from kivy.metrics import dp
+
+        # Five rows of keys at least 48 px high, and the keyboard's padding.
+        self.keyboard_height = (self.bh * 0.95 + dp(4)) * 5 + dp(8)
 
     # -- navigation -----------------------------------------------------------------------------
 
@@ -421,6 +429,11 @@ class KasirApp(App):
     # -- keyboard, messages, sounds -----------------------------------------------------------
 
     def show_keyboard(self, target) -> None:
+        if self.keyboard is None:
+            # Made when first needed: fifty keys the login screen does not have to wait for.
+            from .screens.widgets import OnScreenKeyboard
+
+            self.keyboard = OnScreenKeyboard(size_hint=(None, None), opacity=0, disabled=True)
         kb = self.keyboard
         kb.target = target
         kb.layout = getattr(target, "keyboard_layout", "alpha")
@@ -445,11 +458,9 @@ class KasirApp(App):
         kb.disabled = True
         kb.y = -kb.height - 10
 
-    @property
-    def keyboard_shown(self) -> bool:
-        return self.keyboard is not None and self.keyboard.target is not None
-
     def notify(self, text: str, kind: str = "info", seconds: float = 3.5) -> None:
+        self.messages.append((kind, text))
+        del self.messages[:-50]
         if self.toast is not None:
             self.toast.show(text, kind, seconds)
 
@@ -563,9 +574,6 @@ class KasirApp(App):
         state.setdefault("welcome", _("Welcome"))
         display.show(state)
 
-    def set_training(self, on: bool) -> None:
-        self.training = on
-
     def open_drawer(
         self,
         reason: str,
@@ -623,12 +631,23 @@ class KasirApp(App):
         now = to_local(utcnow(), self.till.config["store.timezone"])
         self.clock_text = i18n.clock(now)
 
+    def _show_devices(self) -> None:
+        """Each device's dot and word in the status bar; a device that just went wrong is also
+        said in words for a few seconds."""
+        names = {"printer": _("Printer"), "scanner": _("Scanner"), "drawer": _("Drawer")}
+        words = {"bad": _("offline"), "warn": _("check")}
+        for key, name in names.items():
+            device = self.till.devices[key]
+            before = getattr(self, f"{key}_state")
+            setattr(self, f"{key}_state", device.state)
+            word = words.get(device.state)
+            setattr(self, f"{key}_text", f"{name}: {word}" if word else name)
+            if device.state in ("bad", "warn") and before != device.state and device.message:
+                self.notify(f"{name}: {i18n.explain(device.message)}", "error", 6)
+
     def refresh_status(self, *_args) -> None:
         """Poll the OMS link, outbox and shift on a worker; devices report by themselves."""
-        devices = self.till.devices
-        self.printer_state = devices["printer"].state
-        self.scanner_state = devices["scanner"].state
-        self.drawer_state = devices["drawer"].state
+        self._show_devices()
         if self._status_busy:
             return
         self._status_busy = True
@@ -666,14 +685,13 @@ class KasirApp(App):
 
             opened = to_local(parse_iso(shift.opened_at), self.till.config["store.timezone"])
             self.shift_text = i18n.f_("Shift {time}", time=i18n.clock(opened))
-        if queue_status is not None and queue_status.queued:
-            self.printer_state = "warn" if self.printer_state == "ok" else self.printer_state
+        if queue_status is not None and queue_status.queued and self.printer_state == "ok":
+            self.printer_state = "warn"
+            self.printer_text = _("Printer") + ": " + i18n.f_("{n} waiting", n=queue_status.queued)
         self.queue_status = queue_status
         screen = self.current
         if screen is not None and hasattr(screen, "status_changed"):
             screen.status_changed()
-
-    queue_status = None
 
     def status_details(self) -> list[tuple[str, str, str]]:
         """(what, state, message in words) for the status popup."""

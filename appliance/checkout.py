@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from retail.ids import iso, token, utcnow, uuid7
-from retail.pricing import PricedCart, Settlement, TenderError, TenderInput, settle
+from retail.pricing import (
+    PricedCart,
+    Settlement,
+    TenderError,
+    TenderInput,
+    settle,
+    stock_quantity,
+)
 from retail.schema import SaleCompleted
 
 from . import identity, outbox, shifts
@@ -85,11 +92,8 @@ class CompletedSale:
 
 def stock_grams(line) -> int:
     """Stock moves in grams for items sold by weight; a price label implies its weight."""
-    if line.weight_g is not None:
-        return line.weight_g
-    if line.embedded_price is not None and line.unit_price > 0:
-        return max(1, round(line.embedded_price * 1000 / line.unit_price))
-    return line.qty
+    gross = line.embedded_price if line.embedded_price is not None else 0
+    return stock_quantity("kg", line.qty, line.weight_g, gross, line.unit_price)
 
 
 def complete_sale(

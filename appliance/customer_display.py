@@ -39,8 +39,10 @@ class CustomerDisplayFeed:
         *,
         command: list[str] | None = None,
         env: dict[str, str] | None = None,
+        restart_after: float = RESTART_EVERY,
     ) -> None:
         self.geometry = geometry
+        self.restart_after = restart_after
         self.command = command or [sys.executable, "-m", "appliance.customer_display"]
         if geometry:
             self.command = [*self.command, "--geometry", geometry]
@@ -114,7 +116,7 @@ class CustomerDisplayFeed:
             if not messages:
                 continue
             if not self.alive():
-                if time.monotonic() - self.started_at < RESTART_EVERY:
+                if time.monotonic() - self.started_at < self.restart_after:
                     with self._lock:  # keep the state for the next try
                         self._latest = self._latest or messages[0]
                     continue

@@ -8,8 +8,8 @@
     ('Pay', 'Rp12,500')
 
 Messages are written in English in the code and translated by the gettext catalogs in
-`appliance/locale/<language>.po` (plain .po files, read with Babel, so a translator edits them
-with any gettext tool and nothing needs compiling). Money and times are formatted by Babel for
+`appliance/locale/<language>.po` (plain .po files that a translator edits with any gettext
+tool; they are read as they are, nothing needs compiling). Money and times are formatted by Babel for
 the screen language, money with the store's currency and exponent (`retail.money`).
 
 Kivy screens write `_("Pay", app.lang)`: the second argument is ignored here, but it makes the
@@ -22,6 +22,7 @@ they are rather than hidden.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -37,17 +38,48 @@ _state = {"language": "id_ID", "currency": IDR}
 _listeners: list[Callable[[str], None]] = []
 
 
+def read_po(text: str) -> dict[str, str]:
+    """msgid → msgstr of a .po file's entries (the header and empty translations left out).
+
+    A small reader, because Babel's takes a good part of the till's start-up: it knows
+    comments, msgctxt-free entries and strings continued over several lines, which is all the
+    catalogs here use."""
+    entries: dict[str, str] = {}
+    msgid: list[str] | None = None
+    msgstr: list[str] | None = None
+    current: list[str] | None = None
+
+    def finish() -> None:
+        if msgid is not None and msgstr is not None:
+            key, value = "".join(msgid), "".join(msgstr)
+            if key and value:
+                entries[key] = value
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("msgid "):
+            finish()
+            msgid, msgstr = [], None
+            current, line = msgid, line[6:]
+        elif line.startswith("msgstr "):
+            msgstr = []
+            current, line = msgstr, line[7:]
+        if current is None or not (line.startswith('"') and line.endswith('"')):
+            raise ValueError(f"line {number} of the catalog is not a .po line: {raw!r}")
+        current.append(json.loads(line))
+    finish()
+    return entries
+
+
 @cache
 def catalog(language: str) -> dict[str, str]:
     """msgid → msgstr of one language (empty translations left out)."""
     if language not in LANGUAGES:
         raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
-    from babel.messages.pofile import read_po
-
     source = resources.files("appliance") / "locale" / f"{language}.po"
-    with source.open("rb") as handle:
-        po = read_po(handle, locale=language.replace("_", "-").split("-")[0])
-    return {m.id: m.string for m in po if m.id and isinstance(m.id, str) and m.string}
+    return read_po(source.read_text(encoding="utf-8"))
 
 
 def language() -> str:
@@ -86,136 +118,153 @@ def money(amount: int) -> str:
     return format_money(amount, _state["currency"], _state["language"])
 
 
+def kilograms(grams: int) -> str:
+    """A weight as the screen language writes it: "1.250 kg" in English, "1,250 kg" in id."""
+    from decimal import Decimal
+
+    from babel.numbers import format_decimal
+
+    value = Decimal(grams).scaleb(-3)
+    return format_decimal(value, format="0.000", locale=_state["language"]) + " kg"
+
+
 def clock(moment: datetime) -> str:
     from babel.dates import format_time
 
     return format_time(moment, "HH:mm", locale=_state["language"])
 
 
-def date_time(moment: datetime) -> str:
-    from babel.dates import format_datetime
-
-    return format_datetime(moment, "d MMM yyyy HH:mm", locale=_state["language"])
-
-
 # Service errors a cashier meets often: pattern of the English text → message to translate.
 # The patterns follow the wording in appliance/*.py and appliance/hw/*.py.
-_ERRORS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"wrong PIN \((?P<n>\d+) tries left\)"), "Wrong PIN ({n} tries left)"),
+_ERRORS: list[tuple[str, str]] = [
+    (r"wrong PIN \((?P<n>\d+) tries left\)", "Wrong PIN ({n} tries left)"),
     (
-        re.compile(r"wrong PIN; (?P<name>.+) is now locked for a while"),
+        r"wrong PIN; (?P<name>.+) is now locked for a while",
         "Wrong PIN: {name} is now locked for a while",
     ),
     (
-        re.compile(r"(?P<name>.+) is locked after too many wrong PINs; try again in (?P<s>\d+) s"),
+        r"(?P<name>.+) is locked after too many wrong PINs; try again in (?P<s>\d+) s",
         "{name} is locked after too many wrong PINs: try again in {s} s",
     ),
-    (re.compile(r"that PIN is not a manager's PIN"), "That PIN is not a manager's PIN"),
-    (re.compile(r"(?P<name>.+) is not a manager"), "{name} is not a manager"),
+    (r"that PIN is not a manager's PIN", "That PIN is not a manager's PIN"),
+    (r"(?P<name>.+) is not a manager", "{name} is not a manager"),
     (
-        re.compile(r"barcode (?P<code>\S+) is not in the catalog"),
+        r"barcode (?P<code>\S+) is not in the catalog",
         "Barcode {code} is not in the catalog",
     ),
     (
-        re.compile(
-            r"barcode (?P<code>\S+) is a scale label for PLU (?P<plu>\S+), which is not in "
-            r"the catalog"
-        ),
+        r"barcode (?P<code>\S+) is a scale label for PLU (?P<plu>\S+), which is not in "
+        r"the catalog",
         "Scale label {code}: PLU {plu} is not in the catalog",
     ),
     (
-        re.compile(r"check digit should be (?P<d>\d)"),
+        r"check digit should be (?P<d>\d)",
         "Misread barcode: the check digit should be {d}. Scan it again.",
     ),
     (
-        re.compile(r"(?P<name>.+) is sold by weight: scan its scale label"),
+        r"(?P<name>.+) is sold by weight: scan its scale label",
         "{name} is sold by weight: scan its scale label or type its weight",
     ),
-    (re.compile(r"no shift is open.*"), "No shift is open: open a shift first"),
-    (re.compile(r"the cart is empty"), "The cart is empty"),
+    (r"no shift is open.*", "No shift is open: open a shift first"),
+    (r"the cart is empty", "The cart is empty"),
     (
-        re.compile(r"receipt (?P<no>\S+) is not a sale of this till"),
+        r"receipt (?P<no>\S+) is not a sale of this till",
         "Receipt {no} is not a sale of this till",
     ),
     (
-        re.compile(r"everything on this receipt has already been refunded"),
+        r"everything on this receipt has already been refunded",
         "Everything on this receipt has already been refunded",
     ),
-    (re.compile(r"there is nothing to park: the cart is empty"), "The cart is empty"),
+    (r"there is nothing to park: the cart is empty", "The cart is empty"),
     (
-        re.compile(r"a shift is already open on this till: close it first"),
+        r"a shift is already open on this till: close it first",
         "A shift is already open on this till",
     ),
-    (re.compile(r".*out of paper — put in a new roll"), "Printer out of paper: put in a new roll"),
+    (r".*out of paper — put in a new roll", "Printer out of paper: put in a new roll"),
     (
-        re.compile(r".*paper nearly out — change the roll soon"),
+        r".*paper nearly out — change the roll soon",
         "Paper nearly out: change the roll soon",
     ),
-    (re.compile(r".*cover open — close the printer cover"), "Printer cover open: close it"),
+    (r".*cover open — close the printer cover", "Printer cover open: close it"),
     (
-        re.compile(r".*the drawer is already open — close it first.*"),
+        r".*the drawer is already open — close it first.*",
         "The drawer is already open: close it first",
     ),
     (
-        re.compile(r"drawer left open for (?P<s>\d+) s — close it"),
+        r"drawer left open for (?P<s>\d+) s — close it",
         "Drawer open for {s} s: close it",
     ),
     (
-        re.compile(r".*pulsed twice but the sensor still reads closed.*"),
+        r".*pulsed twice but the sensor still reads closed.*",
         "The drawer did not open: is it locked with its key?",
     ),
     (
-        re.compile(r"a (?P<t>card|qris) payment needs its reference \(approval code\)"),
+        r"a (?P<t>card|qris) payment needs its reference \(approval code\)",
         "Type the payment's reference (approval code)",
     ),
-    (re.compile(r"cash (?P<a>\d+) is less than the (?P<b>\d+) due"), "Not enough cash"),
-    (re.compile(r".*needs a manager's approval"), "A manager must approve this"),
-    (re.compile(r"a discount above 10% needs a manager's approval"), "A manager must approve this"),
-    # Device states (appliance/hw), as the status bar and its pop-up show them.
-    (re.compile(r"ready"), "Ready"),
-    (re.compile(r"closed"), "Closed"),
-    (re.compile(r"open"), "Open"),
-    (re.compile(r"ready \(no sensor\)"), "Ready (no sensor)"),
-    (re.compile(r"ready \(simulated scanner\)"), "Ready (simulated scanner)"),
+    (r"cash (?P<a>\d+) is less than the (?P<b>\d+) due", "Not enough cash"),
+    (r".*needs a manager's approval", "A manager must approve this"),
+    (r"a discount above 10% needs a manager's approval", "A manager must approve this"),
+    # The OMS link (appliance/oms_link.py).
     (
-        re.compile(r"ready \(simulated scanner: write codes to (?P<path>\S+)\)"),
+        r"this till is not enrolled with an OMS.*",
+        "This till is not enrolled with an OMS: it knows only its own sales and has no pickup orders. A manager can enrol it (kasir enrol).",
+    ),
+    (
+        r"the OMS cannot be reached from this till right now \((?P<n>\d+) events waiting to be sent\).*",
+        "The OMS cannot be reached right now ({n} events waiting to be sent): try again when it is back.",
+    ),
+    # Device states (appliance/hw), as the status bar and its pop-up show them.
+    (r"ready", "Ready"),
+    (r"closed", "Closed"),
+    (r"open", "Open"),
+    (r"ready \(no sensor\)", "Ready (no sensor)"),
+    (r"ready \(simulated scanner\)", "Ready (simulated scanner)"),
+    (
+        r"ready \(simulated scanner: write codes to (?P<path>\S+)\)",
         "Ready (simulated scanner: write codes to {path})",
     ),
-    (re.compile(r"ready on (?P<port>\S+)"), "Ready on {port}"),
-    (re.compile(r"ready \(keyboard scanner.*\)"), "Ready (keyboard scanner)"),
+    (r"ready on (?P<port>\S+)", "Ready on {port}"),
+    (r"ready \(keyboard scanner.*\)", "Ready (keyboard scanner)"),
     (
-        re.compile(r"ready \(this printer does not report paper or cover state\)"),
+        r"ready \(this printer does not report paper or cover state\)",
         "Ready (this printer does not report paper or cover)",
     ),
-    (re.compile(r".*: not checked yet"), "Not checked yet"),
+    (r".*: not checked yet", "Not checked yet"),
     (
-        re.compile(r".*: not found — is the (?P<what>\w+) plugged in and switched on\?.*"),
+        r".*: not found — is the (?P<what>\w+) plugged in and switched on\?.*",
         "The {what} is not found: is it plugged in and switched on?",
     ),
     (
-        re.compile(r".*: the (?P<what>\w+) stopped answering.*"),
+        r".*: the (?P<what>\w+) stopped answering.*",
         "The {what} stopped answering: was it unplugged or switched off?",
     ),
     (
-        re.compile(r".*: connection refused.*"),
+        r".*: connection refused.*",
         "The printer refuses the connection: check its address",
     ),
     (
-        re.compile(r".*: no answer — is the (?P<what>\w+) switched on.*"),
+        r".*: no answer — is the (?P<what>\w+) switched on.*",
         "The {what} does not answer: is it switched on and on the network?",
     ),
     (
-        re.compile(r".*printer offline — .*"),
+        r".*printer offline — .*",
         "Printer offline: is the paper feed button held, or the cover open?",
     ),
-    (re.compile(r"simulated printer switched off"), "Printer switched off"),
+    (r"simulated printer switched off", "Printer switched off"),
 ]
+
+
+@cache
+def _patterns() -> list[tuple[re.Pattern, str]]:
+    # Compiled on first use: the till starts faster without compiling forty patterns.
+    return [(re.compile(pattern), message) for pattern, message in _ERRORS]
 
 
 def explain(error: BaseException | str) -> str:
     """A service error in the screen language."""
     text = str(error).strip()
-    for pattern, message in _ERRORS:
+    for pattern, message in _patterns():
         match = pattern.fullmatch(text)
         if match:
             values = {key: _(value) for key, value in match.groupdict().items()}

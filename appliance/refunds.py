@@ -19,7 +19,7 @@ from datetime import datetime
 
 from retail.ids import iso, utcnow, uuid7
 from retail.money import allocate, round_to_step
-from retail.pricing import refund_share
+from retail.pricing import refund_share, stock_quantity
 from retail.schema import PaymentWire, RefundLineWire, SaleRefunded
 
 from . import audit, identity, outbox, shifts
@@ -307,12 +307,8 @@ def refund(
 
 
 def _stock_qty(line: SaleLine, qty: int) -> int:
-    if line.unit != "kg":
-        return qty
-    if line.weight_g:
-        return line.weight_g
-    # the same estimate checkout took out of stock: from the label's gross price
-    return max(1, round(line.gross * 1000 / line.unit_price)) if line.unit_price else 1
+    # the same figure checkout took out of stock (a weighed line is refunded whole)
+    return stock_quantity(line.unit, qty, line.weight_g, line.gross, line.unit_price)
 
 
 def _tender_split(sale: Sale, amount: int, to: str) -> list[tuple[str, int]]:

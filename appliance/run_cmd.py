@@ -76,9 +76,13 @@ def demo_setup(config, data_dir: Path) -> None:
     cmd_init(CliTill(config, data_dir, args))
 
 
-def run(args: argparse.Namespace, config, data_dir: Path) -> int:
-    """Open the store, start the app; returns the exit status."""
-    from . import staff
+class RunError(RuntimeError):
+    """The till cannot start; the message says why."""
+
+
+def prepare(args: argparse.Namespace, config, data_dir: Path):
+    """Open the store (setting up the demo one for --simulate) and configure Kivy; returns the
+    app, not yet running, and the database to close after it."""
     from .store.db import StoreError, open_store, store_path
 
     data_dir = Path(data_dir)
@@ -87,26 +91,25 @@ def run(args: argparse.Namespace, config, data_dir: Path) -> int:
         if size is None and config["display.size"]:
             size = parse_size(config["display.size"])
     except ValueError as exc:
-        print(f"kasir: {exc}", file=sys.stderr)
-        return 2
+        raise RunError(str(exc)) from None
     if args.simulate:
         data_dir.mkdir(parents=True, exist_ok=True)
     elif not store_path(data_dir).exists():
-        print(
-            f"kasir: no till store in {data_dir}: run `kasir init` first "
-            "(or `kasir run --simulate` for a demo)",
-            file=sys.stderr,
+        raise RunError(
+            f"no till store in {data_dir}: run `kasir init` first "
+            "(or `kasir run --simulate` for a demo)"
         )
-        return 2
     try:
         database = open_store(store_path(data_dir))
     except StoreError as exc:
-        print(f"kasir: {exc}", file=sys.stderr)
-        return 2
+        raise RunError(str(exc)) from None
     try:
         config.attach_store()
-        if args.simulate and staff.first_manager() is None:
-            demo_setup(config, data_dir)
+        if args.simulate:
+            from . import staff
+
+            if staff.first_manager() is None:
+                demo_setup(config, data_dir)
         kivy_environment(data_dir)
         windowed = args.windowed or bool(args.size) or not config["display.fullscreen"]
         configure_window(
@@ -116,7 +119,20 @@ def run(args: argparse.Namespace, config, data_dir: Path) -> int:
         )
         from .app import KasirApp, Till
 
-        app = KasirApp(Till(config, data_dir, simulate=args.simulate))
+        return KasirApp(Till(config, data_dir, simulate=args.simulate)), database
+    except BaseException:
+        database.close()
+        raise
+
+
+def run(args: argparse.Namespace, config, data_dir: Path) -> int:
+    """Open the store, run the app until it is closed; returns the exit status."""
+    try:
+        app, database = prepare(args, config, data_dir)
+    except RunError as exc:
+        print(f"kasir: {exc}", file=sys.stderr)
+        return 2
+    try:
         app.run()
         return 0
     finally:

@@ -7,10 +7,13 @@
 1. A fresh database on the local PostgreSQL (`KASIR_BENCH_PG`, default
    postgresql://postgres@127.0.0.1:5432/), migrated; a store with 30 stocked products and
    `--terminals` tills enrolled over HTTP.
-2. `kasir-oms serve` (uvicorn, `--workers` processes) on a free loopback port. Each simulated
-   till, in its own thread, posts `--batches` batches of `--batch-size` sale events (3 lines,
-   cash) to POST /api/v1/sync/events, one batch after the other, all tills at once. Events are
-   built before the clock starts. Rate = events accepted / wall time.
+2. `kasir-oms serve` (uvicorn, `--workers` processes; default 2, one per core of the 2-core
+   reference machine — 1 to 4 measured within noise of each other there) on a free loopback
+   port. Each simulated till, in its own thread, posts `--batches` batches of `--batch-size`
+   sale events (3 lines, cash) to POST /api/v1/sync/events, one batch after the other, all
+   tills at once. Events are built before the clock starts. Rate = events accepted / wall
+   time. The server books each batch's sales as one run (`orders.book_store_sales`: a few
+   statements and one commit per batch, not ~13 statements and a commit per sale).
 3. Baseline: every row the server wrote for those events (sync_event, order, order_line,
    order_transition, payment, stock_movement) is read back and inserted into a second fresh
    database with raw psycopg in one process, one transaction per batch-size events (executemany
@@ -336,6 +339,8 @@ def main() -> None:
             f"baseline: the same {rows} rows ({rows / len(groups):.1f} per event) by raw "
             f"psycopg in {base_elapsed:.2f} s = {base_rate:,.0f} events/s"
         )
+        load = os.getloadavg()
+        print(f"machine:  {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f}")
         print(f"ratio={server_rate / base_rate:.3f}")
     finally:
         drop_db(server_db)

@@ -7,12 +7,13 @@ pickup, cancellation, returns and refunds.
     >>> confirm(order, "user:ana@toko.id"); fulfil(order, None, "user:ana@toko.id")
     ...                                                             # doctest: +SKIP
 
-Till sales arrive through `book_store_sale` (called by ingest, inside its transaction) and
-become completed orders of kind `store` whose number is the receipt number; their refunds
-become returns. Lines are matched to the catalog by product id, else sku, else flagged
-`unmatched` for the owner to map — a sale is never refused for catalog reasons, and never for
-lack of stock (an oversell is flagged instead). Online and phone orders reserve stock when
-booked and follow the state machine in `cloud_oms.state`.
+Till sales arrive through `book_store_sales` (a run of a batch's consecutive sales, booked
+together) or `book_store_sale` (one; both called by ingest, inside its transaction, and both
+writing the same rows) and become completed orders of kind `store` whose number is the receipt
+number; their refunds become returns. Lines are matched to the catalog by product id, else
+sku, else flagged `unmatched` for the owner to map — a sale is never refused for catalog
+reasons, and never for lack of stock (an oversell is flagged instead). Online and phone orders
+reserve stock when booked and follow the state machine in `cloud_oms.state`.
 
 Every public function that writes runs in one transaction (`db.atomic()`, a savepoint when the
 caller already has one). Errors: `OrderError` (bad input, names the field → 422),
@@ -33,6 +34,7 @@ from peewee import Case
 from retail.ids import iso, token, utcnow
 from retail.ids import uuid7 as _new_id
 from retail.money import allocate
+from retail.pricing import stock_quantity
 from retail.schema import Event, OrderPaid, SaleCompleted, SaleRefunded
 from retail.tax import DEFAULT_TAX_CODES, TaxCode, line_tax
 
@@ -182,7 +184,12 @@ class _SalePlan:
         for wire, (product, _) in zip(self.sale.lines, self.matched, strict=True):
             if product is not None:
                 out.append(
-                    (product.id, wire.weight_g if wire.unit == "kg" and wire.weight_g else wire.qty)
+                    (
+                        product.id,
+                        stock_quantity(
+                            wire.unit, wire.qty, wire.weight_g, wire.gross, wire.unit_price
+                        ),
+                    )
                 )
         return out
 
@@ -553,7 +560,12 @@ def _refundable_payment(order: Order, method: str | None) -> str | None:
 
 
 def _return_stock(order, line, qty, disposition, actor, return_id, at=None) -> None:
-    units = line.stock_qty * qty // line.qty if line.qty else qty
+    if order.kind == "store":
+        # the same figure the sale took out of stock (as the till's ledger has it)
+        whole = stock_quantity(line.unit, line.qty, line.weight_g, line.gross, line.unit_price)
+    else:
+        whole = line.stock_qty
+    units = whole * qty // line.qty if line.qty else qty
     if units <= 0:
         return
     cost = line.cost_price

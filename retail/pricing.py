@@ -290,3 +290,16 @@ def refund_share(line_total: int, qty: int, already: int, now: int) -> int:
     if now < 1 or already < 0 or already + now > qty:
         raise PricingError(f"cannot refund {now} of {qty} with {already} already refunded")
     return sum(unit_shares(line_total, qty)[already : already + now])
+
+
+def stock_quantity(unit: str, qty: int, weight_g: int | None, gross: int, unit_price: int) -> int:
+    """How much stock a sold line moves: units, or grams for goods sold by weight. A scale's
+    price label carries no weight, so the weight its price implies is taken (half up, at least
+    1 g). The till and the OMS both book stock with this, so their ledgers agree."""
+    if unit != "kg":
+        return qty
+    if weight_g:
+        return weight_g
+    if unit_price <= 0:
+        return qty
+    return max(1, round_half_up(gross * 1000, unit_price))

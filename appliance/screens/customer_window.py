@@ -16,10 +16,7 @@ from kivy.uix.boxlayout import BoxLayout
 KV = """
 #:import theme appliance.screens.theme
 
-<DisplayLine@BoxLayout>:
-    name: ""
-    detail: ""
-    amount: ""
+<DisplayLine>:
     size_hint_y: None
     height: self.parent.row_height if self.parent else 40
     Label:
@@ -96,6 +93,12 @@ KV = """
 """
 
 
+class DisplayLine(BoxLayout):
+    name = StringProperty("")
+    detail = StringProperty("")
+    amount = StringProperty("")
+
+
 class CustomerView(BoxLayout):
     view = StringProperty("idle")
     store = StringProperty("")
@@ -129,13 +132,11 @@ class CustomerView(BoxLayout):
         self.lines = state.get("lines", []) if view == "cart" else []
 
     def on_lines(self, _instance, lines) -> None:
-        from kivy.factory import Factory
-
         box = self.ids.lines
         box.clear_widgets()
         shown = lines[-10:]
         for name, detail, amount in shown:
-            box.add_widget(Factory.DisplayLine(name=name, detail=detail, amount=amount))
+            box.add_widget(DisplayLine(name=name, detail=detail, amount=amount))
         from kivy.uix.widget import Widget
 
         box.add_widget(Widget())

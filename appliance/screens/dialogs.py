@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from kivy.app import App
 from kivy.core.image import Image as CoreImage
-from kivy.core.window import Window
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -20,7 +19,7 @@ from kivy.uix.modalview import ModalView
 
 from .. import staff
 from ..i18n import _, explain
-from . import theme
+from . import load_kv, theme
 from .widgets import TButton
 
 
@@ -252,7 +251,4 @@ def tell(title: str, message: str) -> MessageDialog:
     return dialog
 
 
-def keyboard_room() -> float:
-    """Height left above the on-screen keyboard."""
-    app = App.get_running_app()
-    return Window.height - app.keyboard.height
+load_kv("dialogs.kv")

@@ -10,6 +10,7 @@ from ..cart import CartError
 from ..customers import CustomerError
 from ..i18n import _, explain, f_
 from ..receipts import local_time
+from . import load_kv
 from .dialogs import ask_amount
 from .login import TillScreen
 
@@ -203,3 +204,6 @@ class CustomerScreen(TillScreen):
     def detach(self) -> None:
         self.till.cart.attach_customer(None)
         self.app.go("sale")
+
+
+load_kv("lists.kv")

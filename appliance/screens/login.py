@@ -8,6 +8,7 @@ from kivy.uix.screenmanager import Screen
 
 from .. import shifts, staff
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, _, explain, f_
+from . import load_kv
 from .widgets import TButton
 
 
@@ -131,3 +132,6 @@ class ShiftOpenScreen(TillScreen):
     def on_scan(self, _code: str) -> None:
         self.message = _("Open the shift first: the scan was not used")
         self.app.beep("error")
+
+
+load_kv("login.kv")

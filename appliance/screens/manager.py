@@ -8,6 +8,7 @@ from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, Strin
 from .. import audit, identity, receipts, reports, shifts
 from ..i18n import _, explain, f_
 from ..staff import AuthError
+from . import load_kv
 from .dialogs import ask_text, confirm
 from .lists import ListRow
 from .login import TillScreen
@@ -295,3 +296,6 @@ class PrintQueueScreen(TillScreen):
         except ValueError as exc:
             self.message = explain(exc)
         self.load()
+
+
+load_kv("manager.kv")

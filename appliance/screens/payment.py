@@ -22,6 +22,7 @@ from ..cart import CartError
 from ..checkout import CheckoutError, TenderError, TenderInput, complete_sale
 from ..i18n import _, explain, f_
 from ..receipts import tender_label
+from . import load_kv
 from .dialogs import QrDialog, ask_amount, qr_texture, tell
 from .login import TillScreen
 from .widgets import TButton
@@ -357,3 +358,6 @@ class DoneScreen(TillScreen):
     def on_scan(self, code: str) -> None:
         self.new_sale()
         self.app.current.on_scan(code)
+
+
+load_kv("payment.kv")

@@ -17,6 +17,7 @@ from ..i18n import _, explain, f_
 from ..oms_link import OmsUnavailable
 from ..receipts import local_time, tender_label
 from ..staff import AuthError
+from . import load_kv
 from .dialogs import with_manager
 from .login import TillScreen
 
@@ -48,6 +49,7 @@ class RefundScreen(TillScreen):
     good = BooleanProperty(False)
     looking = BooleanProperty(False)
     info = StringProperty("")
+    reasons = ListProperty(REASONS)
 
     def enter(self, **_kwargs) -> None:
         self.clear()
@@ -236,3 +238,6 @@ class RefundScreen(TillScreen):
         )
         self.app.beep("ok")
         self.app.refresh_status()
+
+
+load_kv("refund.kv")

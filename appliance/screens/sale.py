@@ -20,8 +20,9 @@ from kivy.uix.boxlayout import BoxLayout
 from .. import catalog, customers, parking
 from ..cart import BarcodeError, CartError, Discount, UnknownBarcode
 from ..catalog import UnknownProduct
-from ..i18n import _, explain, f_
+from ..i18n import _, explain, f_, kilograms
 from ..staff import AuthError
+from . import load_kv
 from .dialogs import ChoiceDialog, ConfirmDialog, ask_amount, ask_text, confirm, with_manager
 from .login import TillScreen
 from .widgets import FlatButton, fit_lines
@@ -69,8 +70,7 @@ class CategoryButton(FlatButton):
 
 def qty_text(line, money) -> str:
     if line.weight_g is not None:
-        kg = line.weight_g / 1000
-        return f"{kg:.3f} kg \u00d7 {money(line.unit_price)}/kg"
+        return f"{kilograms(line.weight_g)} \u00d7 {money(line.unit_price)}/kg"
     if line.embedded_price is not None:
         return _("price from scale label")
     if line.qty == 1 and not line.price_overridden:
@@ -492,6 +492,5 @@ class SaleScreen(TillScreen):
     def customer(self) -> None:
         self.app.go("customer")
 
-    def detach_customer(self) -> None:
-        self.till.cart.attach_customer(None)
-        self.show_cart()
+
+load_kv("sale.kv")

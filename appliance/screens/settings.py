@@ -11,6 +11,7 @@ from kivy.uix.boxlayout import BoxLayout
 from .. import audit
 from ..config import KEYS, ConfigError
 from ..i18n import LANGUAGE_NAMES, _, explain, f_
+from . import load_kv
 from .dialogs import ChoiceDialog, ask_amount, ask_text
 from .login import TillScreen
 from .widgets import TLabel
@@ -209,3 +210,6 @@ class SettingsScreen(TillScreen):
         if name == "display.language":
             self.app.set_language(config[name])
         self.show()
+
+
+load_kv("settings.kv")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.window import Window
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -241,10 +240,6 @@ class Toast(Label):
     def _hide(self, *_args) -> None:
         self.opacity = 0
         self.text = ""
-
-
-def window_is_portrait() -> bool:
-    return Window.height > Window.width
 
 
 def fit_lines(text: str, width: float, font_size: float, lines: int = 2) -> str:

@@ -67,6 +67,10 @@ def seed() -> tuple[Store, Terminal]:
     return store, term
 
 
+def till() -> Terminal:
+    return Terminal(id=TERMINAL_ID, store=STORE_ID, code="T01")
+
+
 def product(sku: str) -> Product:
     pid, price, unit, *_ = PRODUCTS[sku]
     return Product(id=pid, sku=sku, name=f"Produk {sku}", price=price, unit=unit)
@@ -109,10 +113,6 @@ def weighed_sale(n: int, grams: int) -> Event:
         }
     )
     return base.model_copy(update={"payload": sale})
-
-
-def till() -> Terminal:
-    return Terminal(id=TERMINAL_ID, store=STORE_ID, code="T01")
 
 
 def sales() -> list[Event]:

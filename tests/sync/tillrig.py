@@ -353,6 +353,10 @@ class ChaosProxy(FaultProxy):
         super().__init__(upstream_port)
         self.on_post: Callable[[EventPost], None] | None = None
         self.posts_forwarded = 0
+        self.post_sizes: list[int] = []  # events per upload, in the order they came
+        # An OMS slow in proportion to the batch: the answer to an upload of n events is held
+        # back n × this many seconds (the OMS has booked them meanwhile).
+        self.seconds_per_event = 0.0
 
     def _forward(self, client: socket.socket, cut: bool) -> None:
         request = _read_request(client)
@@ -365,9 +369,11 @@ class ChaosProxy(FaultProxy):
             post = _parse_post(request)
             if post is not None:
                 self.posts_forwarded += 1
+                self.post_sizes.append(len(post.events))
                 hook = self.on_post
                 if hook is not None:
                     hook(post)
+                time.sleep(len(post.events) * self.seconds_per_event)
             upstream.settimeout(30)
             if cut:  # the OMS did the work; the answer is cut halfway through its head
                 answer = b""

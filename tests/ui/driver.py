@@ -46,9 +46,17 @@ def make_template(directory: Path) -> Path:
 
 class UiDriver:
     def __init__(
-        self, data: Path, *, language: str = "en", size=(800, 480), short=False, **settings
+        self,
+        data: Path,
+        *,
+        language: str = "en",
+        size=(800, 480),
+        short=False,
+        simulate=True,
+        **settings,
     ):
         self.short = short
+        self.simulate = simulate
         self.data = data
         self.language = language
         self.size = size
@@ -71,7 +79,7 @@ class UiDriver:
         config.attach_store()
         self.config = config
         Window.size = self.size
-        self.app = KasirApp(Till(config, self.data, simulate=True))
+        self.app = KasirApp(Till(config, self.data, simulate=self.simulate))
         # kv's `app` is a proxy that keeps the first app it saw until that app stops, and it
         # may have looked again while the last test's app was stopping: point it at this one.
         from kivy.lang.parser import global_idmap

@@ -50,7 +50,6 @@ def layout_problems(small_screen: bool) -> list[str]:
                 small_screen
                 and isinstance(widget, ButtonBehavior)
                 and not widget.disabled
-                and type(widget).__name__ != "StatusBar"
                 and min(widget.width, widget.height) < MIN_TARGET - 0.5
             ):
                 problems.append(

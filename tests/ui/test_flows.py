@@ -90,6 +90,11 @@ def test_a_sale_goes_through_with_the_printer_offline(ui):
     assert len(app.till.cart.lines) == 1
     app.refresh_status()
     ui.wait(lambda: app.printer_state == "bad", what="the status bar")
+    assert app.printer_text == "Printer: offline"
+    assert any(
+        kind == "error" and text.startswith("Printer: The printer stopped answering")
+        for kind, text in app.messages
+    )
     printer.online = True
     app.till.printing.wake()
     ui.wait(lambda: PrintJob.get(PrintJob.ref == receipt_no).state == "done", what="the reprint")
@@ -101,6 +106,8 @@ def test_refund_by_scanning_the_receipt(ui):
     ui.login()
     ui.open_shift("50000")
     receipt_no = sell_cash(ui, AQUA, AQUA, CHITATO)
+    ui.wait(lambda: len(app.till.drawer.drawer.pulses) == 1, what="the drawer for the sale")
+    app.till.drawer.drawer.push_closed()  # the cashier closes it
     ui.tap("New sale")
     ui.tap("Refund")
     ui.scan(receipt_no)  # the barcode printed on the receipt
@@ -150,7 +157,7 @@ def test_a_receipt_of_another_till_needs_the_oms(ui):
     ui.idle()
     message = ui.screen.message
     assert message.startswith("Receipt s01-t2-000017 is not a sale of this till.")
-    assert "this till is not enrolled with an OMS" in message
+    assert "This till is not enrolled with an OMS: it knows only its own sales" in message
 
 
 def test_shift_close_with_a_blind_count_prints_the_z_report(ui):
@@ -231,16 +238,34 @@ def test_settings_are_kept_on_the_till_and_say_where_they_come_from(ui):
     rows = {row.name: row for row in ui.find_all() if type(row).__name__ == "SettingRow"}
     assert rows["store.name"].source == "from the config file"
     assert rows["display.language"].source == "from the config file"
-    ui.tap(next(w for w in ui.find_all(within=rows["display.language"]) if w.text == "Edit"))
+    ui.tap(
+        next(
+            w
+            for w in ui.find_all(within=rows["display.language"])
+            if getattr(w, "text", "") == "Edit"
+        )
+    )
     ui.tap("Bahasa Indonesia")
     assert app.lang == "id_ID" and config["display.language"] == "id_ID"
     assert config.source("display.language") == "till"
     rows = {row.name: row for row in ui.find_all() if type(row).__name__ == "SettingRow"}
     assert rows["display.language"].source == "diubah di kasir ini"
-    ui.tap(next(w for w in ui.find_all(within=rows["display.language"]) if w.text == "Reset"))
+    ui.tap(
+        next(
+            w
+            for w in ui.find_all(within=rows["display.language"])
+            if getattr(w, "text", "") == "Reset"
+        )
+    )
     assert config.source("display.language") == "file" and app.lang == "en"
     rows = {row.name: row for row in ui.find_all() if type(row).__name__ == "SettingRow"}
-    ui.tap(next(w for w in ui.find_all(within=rows["printer.width"]) if w.text == "Edit"))
+    ui.screen.ids.rows.parent.scroll_to(rows["printer.width"], animate=False)
+    ui.pump(3)
+    ui.tap(
+        next(
+            w for w in ui.find_all(within=rows["printer.width"]) if getattr(w, "text", "") == "Edit"
+        )
+    )
     ui.tap("32")
     assert config["printer.width"] == 32 and config.source("printer.width") == "till"
     assert ui.screen.message == "Saved: it applies when the till restarts"
@@ -264,7 +289,7 @@ def test_training_mode_shows_a_banner_and_sells_in_its_own_series(ui):
 
 @pytest.mark.parametrize(
     "ui",
-    [{"scanner.type": "wedge"}],
+    [{"simulate": False, "scanner.type": "wedge"}],
     indirect=True,
 )
 def test_a_keyboard_wedge_scan_goes_to_the_cart_and_typing_to_the_field(ui):
@@ -299,3 +324,49 @@ def test_a_keyboard_wedge_scan_goes_to_the_cart_and_typing_to_the_field(ui):
     ui.pump(3)
     assert sale.ids.search.text == "teh"
     assert len(app.till.cart.lines) == 1
+
+
+@pytest.mark.parametrize("ui", [{"display.customer_display": True}], indirect=True)
+def test_the_customer_display_follows_the_sale(ui, tmp_path):
+    app = ui.app
+    ui.wait(lambda: app.till.display is not None and app.till.display.alive(), what="the display")
+    ui.login()
+    ui.open_shift("0")
+    ui.scan(AQUA)
+    ui.scan(CHITATO)
+    display = app.till.display
+    display.send({"screenshot": str(tmp_path / "cart.png")})
+    answer = display.read_line(timeout=30)
+    assert answer and answer.startswith("screenshot ")
+    # What the till sent last: the cart, with its lines and total, in the till's words.
+    sale = ui.screen
+    assert sale.total_text == app.money(14_500)
+    ui.tap(sale.ids.pay)
+    ui.tap(ui.find(app.money(ui.screen.quick[-1])))
+    ui.wait(lambda: app.sm.current == "done")
+    display.send({"screenshot": str(tmp_path / "done.png")})
+    assert display.read_line(timeout=30).startswith("screenshot ")
+
+
+def test_weighed_items_from_a_scale_label_or_typed_grams(ui):
+    app = ui.app
+    ui.login()
+    ui.open_shift("0")
+    ui.scan("2000101012504")  # scale label: PLU 101 (Bawang Merah, Rp40.000/kg), 1250 g
+    line = app.till.cart.lines[0]
+    assert (line.name, line.weight_g) == ("Bawang Merah", 1250)
+    sale = ui.screen
+    assert sale.lines[0]["detail"] == "1.250 kg × Rp40,000/kg"
+    assert sale.lines[0]["amount"] == app.money(50_000)
+    # A scale without labels: touch the product, type the grams.
+    category = ui.find_all(text="Sayur & Buah")[0]
+    sale.ids.categories.parent.scroll_to(category, animate=False)
+    ui.tap(category)
+    ui.tap(ui.find("Bawang Putih"))
+    dialog = ui.dialog()
+    assert dialog.title == "Weight of Bawang Putih in grams"
+    ui.keys(dialog, "500")
+    ui.tap("OK", within=dialog)
+    weighed = app.till.cart.lines[1]
+    assert (weighed.name, weighed.weight_g) == ("Bawang Putih", 500)
+    assert app.till.cart.priced().total == 50_000 + 19_000
