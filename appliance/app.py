@@ -33,7 +33,7 @@ from kivy.properties import (
     StringProperty,
 )
 
-from . import i18n, identity, shifts
+from . import i18n, identity
 from .i18n import _
 from .oms_link import OmsLink
 
@@ -546,6 +546,8 @@ class KasirApp(App):
         else:
             self.till.cart.staff = staff
         self.training = identity.training_mode()
+        from . import shifts
+
         if shifts.current() is None:
             self.go("shift_open")
         else:
@@ -653,6 +655,8 @@ class KasirApp(App):
         self._status_busy = True
 
         def poll():
+            from . import shifts
+
             link = self.till.oms.status()
             shift = shifts.current()
             queue_status = self.till.printing.status() if self.till.printing else None

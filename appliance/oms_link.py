@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import identity, outbox
+from . import identity
 
 
 class OmsUnavailable(RuntimeError):
@@ -82,6 +82,8 @@ class OmsLink:
     """The till's view of the OMS. Every method may block: call it off the UI thread."""
 
     def status(self) -> LinkStatus:
+        from . import outbox  # the event schema it loads is not needed before this
+
         counts = outbox.depth()
         return LinkStatus(
             enrolled=identity.load().enrolled,

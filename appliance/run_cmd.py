@@ -106,9 +106,9 @@ def prepare(args: argparse.Namespace, config, data_dir: Path):
     try:
         config.attach_store()
         if args.simulate:
-            from . import staff
+            from . import roster
 
-            if staff.first_manager() is None:
+            if not roster.has_manager():
                 demo_setup(config, data_dir)
         kivy_environment(data_dir)
         windowed = args.windowed or bool(args.size) or not config["display.fullscreen"]

@@ -6,7 +6,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from .. import shifts, staff
+from .. import roster
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, _, explain, f_
 from . import load_kv
 from .widgets import TButton
@@ -50,7 +50,7 @@ class LoginScreen(TillScreen):
     def enter(self, **_kwargs) -> None:
         self.message = ""
         self.ids.pin.value = ""
-        self.people = [(s.id, s.name, s.role) for s in staff.active_staff()]
+        self.people = [(p.id, p.name, p.role) for p in roster.active_staff()]
         if len(self.people) == 1:
             self.choose(*self.people[0][:2])
         elif self.chosen_id not in {p[0] for p in self.people}:
@@ -92,7 +92,13 @@ class LoginScreen(TillScreen):
         self.message = ""
         config = self.till.config
         chosen = self.chosen_id
-        self.app.local.submit(lambda: staff.login(chosen, pin, config), self._in, self._refused)
+
+        def check():
+            from .. import staff  # on the worker: the PIN hash is slow on purpose
+
+            return staff.login(chosen, pin, config)
+
+        self.app.local.submit(check, self._in, self._refused)
 
     def _in(self, info) -> None:
         self.checking = False
@@ -118,6 +124,8 @@ class ShiftOpenScreen(TillScreen):
         self.ids.amount.value = ""
 
     def submit(self) -> None:
+        from .. import shifts
+
         try:
             amount = self.app.amount(self.ids.amount.value)
             shifts.open_shift(self.till.staff, amount, self.till.config)

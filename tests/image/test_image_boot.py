@@ -433,10 +433,11 @@ def test_till_unit_on_the_virtio_gpu_display(machine):
     assert "invalid choice: 'run'" in journal
     machine.out("systemctl stop kasir-till")
     probe = machine.ssh(
-        "cat > /tmp/probe.py && chmod 644 /tmp/probe.py && cd /var/lib/kasir && "
-        "timeout 400 runuser -u kasir -- env $(grep -v '^#' /etc/default/kasir-till | xargs) "
+        # The script comes on stdin; only the app itself goes to the background.
+        "cat > /tmp/probe.py; chmod 644 /tmp/probe.py; cd /var/lib/kasir; "
+        "(timeout 400 runuser -u kasir -- env $(grep -v '^#' /etc/default/kasir-till | xargs) "
         "KIVY_HOME=/tmp/kivy-probe /var/lib/kasir/releases/current/bin/python /tmp/probe.py "
-        "> /tmp/probe.log 2>&1 & "
+        "> /tmp/probe.log 2>&1 &); "
         "for i in $(seq 130); do test -e /tmp/display-ok && break; sleep 3; done; "
         "cat /tmp/probe.log; test -e /tmp/display-ok",
         timeout=500,

@@ -314,7 +314,16 @@ class EventPost:
     """A POST of outbox events the proxy forwarded to the OMS."""
 
     token: str
-    events: list[tuple[str, int]]  # (event id, seq)
+    events: list[tuple[str, str]]  # (event id, type), in the batch's order
+
+    @property
+    def ids(self) -> list[str]:
+        return [event_id for event_id, _ in self.events]
+
+    def booked_in_parts(self) -> bool:
+        """Whether the OMS books this batch in more than one transaction: it books a run of
+        consecutive sales in one, and anything else (a refund, a shift's events) in its own."""
+        return any(kind != "sale.completed" for _, kind in self.events[1:])
 
 
 def _parse_post(request: bytes) -> EventPost | None:
@@ -330,7 +339,7 @@ def _parse_post(request: bytes) -> EventPost | None:
     events = []
     for text in json.loads(body)["events"]:
         event = json.loads(text)
-        events.append((event["id"], event["seq"]))
+        events.append((event["id"], event["type"]))
     return EventPost(token, events)
 
 

@@ -370,3 +370,20 @@ def test_weighed_items_from_a_scale_label_or_typed_grams(ui):
     weighed = app.till.cart.lines[1]
     assert (weighed.name, weighed.weight_g) == ("Bawang Putih", 500)
     assert app.till.cart.priced().total == 50_000 + 19_000
+
+
+@pytest.mark.parametrize(
+    "ui", [{"store.ereceipt_base_url": "https://oms.example.co.id"}], indirect=True
+)
+def test_the_e_receipt_qr_carries_the_token_born_on_the_till(ui):
+    app = ui.app
+    ui.login()
+    ui.open_shift("0")
+    receipt_no = sell_cash(ui, AQUA)
+    ui.tap("E-receipt (QR)")
+    dialog = ui.dialog()
+    sale = Sale.get(Sale.receipt_no == receipt_no)
+    assert dialog.payload == f"https://oms.example.co.id/r/{sale.ereceipt_token}"
+    assert dialog.texture is not None and dialog.texture.width > 100
+    ui.tap("Close", within=dialog)
+    assert ui.dialog() is None and app.sm.current == "done"

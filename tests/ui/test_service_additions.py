@@ -76,3 +76,18 @@ def test_the_po_reader_names_the_line_it_cannot_read():
         ValueError, match=r"line 3 of the catalog is not a \.po line: 'msgstr Bayar'"
     ):
         i18n.read_po('msgid "Pay"\n\nmsgstr Bayar\n')
+
+
+def test_the_roster_lists_who_may_log_in_like_the_staff_service(store):
+    from appliance import roster, staff
+
+    assert [(p.id, p.name, p.role) for p in roster.active_staff()] == [
+        (s.id, s.name, s.role) for s in staff.active_staff()
+    ]
+    assert [p.name for p in roster.active_staff()] == ["Ani", "Budi"]
+    assert roster.has_manager()
+    from appliance.store.models import Staff
+
+    Staff.update(active=False).where(Staff.role == "manager").execute()
+    assert not roster.has_manager()
+    assert [p.name for p in roster.active_staff()] == ["Ani"]
