@@ -671,6 +671,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("demo", help="set up a demo store (if needed) and ring up a scripted sale")
+
+    from . import run_cmd
+
+    s = sub.add_parser(
+        "run", help="open the touchscreen app (--simulate: simulated devices, demo store)"
+    )
+    run_cmd.add_arguments(s)
     return p
 
 
@@ -708,6 +715,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = Config.load(args.config)
         data_dir = resolve_data_dir(args, config)
+        if args.command == "run":
+            from . import run_cmd
+
+            return run_cmd.run(args, config, data_dir)
         if args.command in ("init", "demo"):
             data_dir.mkdir(parents=True, exist_ok=True)
         elif not store_path(data_dir).exists():

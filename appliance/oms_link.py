@@ -18,6 +18,7 @@ the screens do not change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import identity
 
@@ -79,15 +80,20 @@ NOT_ENROLLED = (
 
 
 class OmsLink:
-    """The till's view of the OMS. Every method may block: call it off the UI thread."""
+    """The till's view of the OMS. Every method may block: call it off the UI thread.
+
+    Status and pickup orders come from what the sync service (`kasir sync`, its own process)
+    last learned, kept in the store; pickup payments and collections are till events that go
+    to the OMS through the outbox like every sale, so they work offline too. Looking up another
+    till's sale asks the OMS directly."""
 
     def status(self) -> LinkStatus:
-        from . import outbox  # the event schema it loads is not needed before this
+        from . import outbox, sync  # the event schema they load is not needed before this
 
         counts = outbox.depth()
         return LinkStatus(
             enrolled=identity.load().enrolled,
-            online=False,
+            online=bool(sync.get_state("reachable")),
             pending=counts["pending"],
             quarantined=counts["quarantined"],
         )
@@ -102,16 +108,88 @@ class OmsLink:
         )
 
     def pickup_orders(self) -> list[PickupOrder]:
-        """Orders waiting to be collected at this store."""
-        raise self._unavailable()
+        """Orders waiting to be collected at this store, as the sync service last fetched them
+        (less those collected here since)."""
+        from . import sync
 
-    def take_payment(self, order_id: str, tender: str, amount: int, reference: str | None) -> None:
-        """Record the payment of a pickup order's balance at this till."""
-        raise self._unavailable()
+        if not identity.load().enrolled:
+            raise OmsUnavailable(NOT_ENROLLED)
+        fetched = sync.get_state("pickup_orders")
+        if fetched is None:
+            raise self._unavailable()
+        done = set(sync.get_state("pickup_done", []))
+        return [
+            PickupOrder(
+                order_id=o["order_id"],
+                number=o["number"],
+                customer=o.get("customer_name") or "",
+                total=o["total"],
+                paid=o["total"] - o["due"],
+                lines=tuple(PickupLine(ln["name"], ln["qty"], 0) for ln in o.get("lines", [])),
+            )
+            for o in fetched
+            if o["order_id"] not in done
+        ]
+
+    def take_payment(
+        self,
+        order_id: str,
+        tender: str,
+        amount: int,
+        reference: str | None,
+        staff_id: str | None = None,
+    ) -> None:
+        """Record the payment of a pickup order's balance at this till (an `order.paid`
+        event, and the cash in this shift's drawer count)."""
+        from .pickup import pay_order
+
+        order = self._order(order_id)
+        pay_order(order_id, order.number, tender, amount, reference, staff_id=staff_id)
 
     def mark_collected(self, order_id: str, staff_id: str) -> None:
-        raise self._unavailable()
+        from . import sync
+        from .pickup import collected
+
+        self._order(order_id)
+        collected(order_id, staff_id)
+        sync.put_state("pickup_done", [*sync.get_state("pickup_done", []), order_id])
+
+    def _order(self, order_id: str) -> PickupOrder:
+        for order in self.pickup_orders():
+            if order.order_id == order_id:
+                return order
+        raise OmsUnavailable("that order is no longer waiting for pickup")
 
     def remote_sale(self, receipt_no: str) -> RemoteSale:
-        """A sale of another till of this store, to refund here."""
-        raise self._unavailable()
+        """A sale of another till of this store, as the OMS holds it."""
+        from . import sync
+        from .oms_client import OmsError, OmsUnauthorized
+        from .store.models import db
+
+        if not identity.load().enrolled:
+            raise OmsUnavailable(NOT_ENROLLED)
+        data_dir = Path(db.obj.database).parent
+        try:
+            link = sync.SyncLink.from_store(_config(), data_dir)
+            sale = link.client.past_sale(receipt_no)
+        except OmsUnauthorized as exc:
+            raise OmsUnavailable(str(exc)) from None
+        except OmsError:
+            raise self._unavailable() from None
+        if sale is None:
+            raise LookupError(f"receipt {receipt_no} is not a sale of this store")
+        return RemoteSale(
+            receipt_no=sale.receipt_no,
+            till=sale.receipt_no.rsplit("-", 1)[0],
+            created_at="",
+            total=sale.total,
+            lines=tuple(PickupLine(ln.name, ln.qty, ln.total) for ln in sale.lines),
+        )
+
+
+def _config():
+    from .config import Config
+
+    config = Config.load()
+    config.attach_store()
+    return config

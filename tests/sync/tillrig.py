@@ -321,9 +321,10 @@ class EventPost:
         return [event_id for event_id, _ in self.events]
 
     def booked_in_parts(self) -> bool:
-        """Whether the OMS books this batch in more than one transaction: it books a run of
-        consecutive sales in one, and anything else (a refund, a shift's events) in its own."""
-        return any(kind != "sale.completed" for _, kind in self.events[1:])
+        """Whether the OMS books this batch in three transactions or more: it books a run of
+        consecutive sales (and events it only keeps, like a shift's) in one, and a refund in
+        one of its own, so a refund between other events splits the batch."""
+        return any(kind == "sale.refunded" for _, kind in self.events[1:-1])
 
 
 def _parse_post(request: bytes) -> EventPost | None:

@@ -30,6 +30,7 @@ from appliance.run_cmd import configure_window  # noqa: E402
 
 # The offscreen GL surface keeps the size the window was created with: make it big enough
 # for every size the tests use (they set Window.size), or a bigger window renders garbage.
+# Under Xvfb give it a screen that holds it: xvfb-run -s "-screen 0 1920x1400x24" pytest ...
 configure_window(fullscreen=False, size=(1280, 1280), show_cursor=True)
 # No frame-rate cap: the tests advance the clock by hand and need not wait for 60 Hz.
 Config.set("graphics", "maxfps", "0")
