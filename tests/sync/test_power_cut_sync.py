@@ -17,6 +17,7 @@ as the till's ledger says (units, and grams for the weighed item).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -73,6 +74,7 @@ def test_power_cuts_during_checkout_then_sync(oms_server, tmp_path):
         stdin=True,
     ).start()
     syncs: list = []
+    running = 0  # the seller of the current run, until it is reaped
 
     def diagnostics() -> str:
         once = till.dir / "sync-once.log"
@@ -93,7 +95,7 @@ def test_power_cuts_during_checkout_then_sync(oms_server, tmp_path):
                 f"seller run {run} ready",
                 diagnostics,
             )
-            pid = int(found.group(1))
+            pid = running = int(found.group(1))
             if run in SYNC_ALONGSIDE:
                 syncs.append(_background(till))
             time.sleep(rng.uniform(0.2, 1.2))
@@ -104,7 +106,7 @@ def test_power_cuts_during_checkout_then_sync(oms_server, tmp_path):
                 f"seller {pid} reaped",
                 diagnostics,
             )
-            status = int(ended.group(1))
+            status, running = int(ended.group(1)), 0
             assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (
                 f"seller run {run} ended on its own (status {status}), not by the power cut\n"
                 + diagnostics()
@@ -115,6 +117,9 @@ def test_power_cuts_during_checkout_then_sync(oms_server, tmp_path):
                 )
             syncs.clear()
     finally:
+        if running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(running, signal.SIGKILL)  # a seller left running by a failure
         server.stop(5)
         for proc in syncs:
             proc.kill()
