@@ -111,6 +111,7 @@ def cmd_init(till: Till) -> int:
     pin = f"{secrets.randbelow(10**6):06d}"
     manager = staff.create(args.manager_name, "manager", pin)
     identity.load()
+    identity.remember_manager(manager.id)
     print(f"Store created in {till.data_dir}")
     print(f"Manager account: {manager.name}")
     print(f"Manager PIN (shown once, write it down): {pin}")

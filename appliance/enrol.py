@@ -193,7 +193,9 @@ def enrol(
         ca_file=config["oms.ca_file"] or None,
         allow_http=config["oms.allow_http"],
     )
+    sync.put_state("catalog_merged", False)
     merged = authed.merge_catalog(till_catalog())
+    sync.put_state("catalog_merged", True)
     sync.pull_catalog(authed)
     audit.record(
         "setting_changed",

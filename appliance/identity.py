@@ -101,3 +101,13 @@ def training_mode() -> bool:
 
 def set_training_mode(on: bool) -> None:
     _put("mode.training", bool(on))
+
+
+def remember_manager(staff_id: str) -> None:
+    """The manager `kasir init` made: the command line's default acting staff member, even
+    when other tills' managers arrive with the catalog."""
+    _put("identity.manager_id", staff_id)
+
+
+def own_manager() -> str | None:
+    return _get("identity.manager_id")

@@ -53,15 +53,20 @@ def create(name: str, role: str, pin: str) -> StaffInfo:
 
 
 def find(name_or_id: str) -> Staff:
-    row = (
-        Staff.select()
-        .where((Staff.id == name_or_id) | (Staff.name == name_or_id))
-        .order_by(Staff.active.desc())
-        .first()
-    )
-    if row is None:
+    row = Staff.get_or_none(Staff.id == name_or_id)
+    if row is not None:
+        return row
+    rows = list(Staff.select().where(Staff.name == name_or_id).order_by(Staff.active.desc()))
+    if not rows:
         raise AuthError(f"no staff member called {name_or_id!r}")
-    return row
+    active = [r for r in rows if r.active]
+    if len(active) > 1:
+        # Several tills' "Manager" after enrolment: a name is not enough to pick one.
+        ids = ", ".join(r.id for r in active)
+        raise AuthError(
+            f"{len(active)} staff members are called {name_or_id!r}: use the id ({ids})"
+        )
+    return rows[0]
 
 
 def get(staff_id: str) -> StaffInfo:
@@ -73,7 +78,13 @@ def active_staff() -> list[StaffInfo]:
 
 
 def first_manager() -> StaffInfo | None:
-    row = Staff.select().where(Staff.role == "manager", Staff.active).order_by(Staff.id).first()
+    """This till's own manager (made by `kasir init`), else the first active manager."""
+    from .identity import own_manager
+
+    own = own_manager()
+    row = Staff.get_or_none((Staff.id == own) & Staff.active) if own else None
+    if row is None:
+        row = Staff.select().where(Staff.role == "manager", Staff.active).order_by(Staff.id).first()
     return _info(row) if row else None
 
 

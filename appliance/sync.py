@@ -221,17 +221,6 @@ PRODUCT_REFS = [
     ("stock_level", "product_id"),
     ("stock_movement", "product_id"),
 ]
-STAFF_REFS = [
-    ("shift", "staff_id"),
-    ("shift", "closed_by_id"),
-    ("sale", "staff_id"),
-    ("refund", "staff_id"),
-    ("refund", "approved_by_id"),
-    ("cash_movement", "staff_id"),
-    ("parked_sale", "staff_id"),
-    ("audit", "staff_id"),
-    ("audit", "approved_by_id"),
-]
 
 
 def _undelivered_moves() -> dict[str, int]:
@@ -321,13 +310,8 @@ def apply_catalog_page(page: CatalogPage) -> int:
                 )
             changed += 1
         for s in page.staff:
-            local = db.execute_sql(
-                "SELECT id FROM staff WHERE name = ? AND id != ? ORDER BY active DESC",
-                (s.name, s.id),
-            ).fetchone()
-            exists = db.execute_sql("SELECT 1 FROM staff WHERE id = ?", (s.id,)).fetchone()
-            if local and not exists:
-                _rekey("staff", local[0], s.id, STAFF_REFS)
+            # By id only: the OMS keeps each till's staff under the id the till gave them, so
+            # two tills' "Manager" stay two people with their own PINs.
             db.execute_sql(
                 "INSERT INTO staff (id, name, role, pin_hash, active, failed_attempts) "
                 "VALUES (?,?,?,?,?,0) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
@@ -496,6 +480,12 @@ class SyncLink:
     def round(self) -> RoundReport:
         report = self.last_round = RoundReport()
         try:
+            if get_state("catalog_merged") is False:
+                # Enrolment's merge did not get through: the till's own catalog goes up first.
+                from .enrol import till_catalog
+
+                self.client.merge_catalog(till_catalog())
+                put_state("catalog_merged", True)
             upload(self.client, batch_size=self.batch, report=report.upload)
             report.catalog_changes = pull_catalog(self.client)
             report.clock_skew_ms = heartbeat(self.client, self.devices() if self.devices else None)

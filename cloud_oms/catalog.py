@@ -442,6 +442,9 @@ def merge_till_catalog(terminal: Terminal, catalog: TillCatalog, actor: str) -> 
     from . import stock as stock_service
 
     with atomic():
+        # One merge per store at a time: tills enrolling together would otherwise both find a
+        # category or sku missing and both insert it (a unique-key clash on PostgreSQL).
+        list(locked(Store, Store.id == terminal.store_id))
         term = locked(Terminal, Terminal.id == terminal.id).get()
         if term.catalog_merged_at is not None and term.catalog_merge_result:
             return MergeResult(**{**term.catalog_merge_result, "already_merged": True})

@@ -3,14 +3,14 @@
 holds and what the OMS booked.
 
     proxy = ChaosProxy(oms_server.port)
-    till = Till(tmp_path, "t1", proxy.url)
-    till.setup(enrol_code(oms_server, "JKT1", "Kasir 1"))   # init, import, staff, enrol, shift
+    till = Till(tmp_path, "till1", proxy.url)
+    till.setup(enrol_code(oms_server, "JKT1", "Kasir 1"))  # init, import, staff, shift, enrol
     till.start_seller(seed=1, pace=0.2)
     till.start_sync()
     ...
-    problems = compare(till.snapshot(), oms_snapshot(oms_server, till.terminal_id))
+    problems = compare(till.name, till.snapshot(), oms_view(oms_server, till.terminal_id))
 
-Every wait here is bounded and fails with the logs that explain it (`Rig.diagnostics`).
+Every wait here is bounded and fails naming what it waited for, with the logs that explain it.
 """
 
 from __future__ import annotations
