@@ -336,8 +336,19 @@ class KasirApp(App):
     def _first_flip(self, *_args) -> None:
         Window.unbind(on_flip=self._first_flip)
         self.first_frame_at = time.perf_counter()
+        self._mark_ready()
         # Devices, sounds and the customer display after the login screen is on the glass.
         Clock.schedule_once(lambda _dt: self._after_first_frame(), 0)
+
+    def _mark_ready(self) -> None:
+        """The login screen is on the glass: `run/ready` tells the updater this release
+        works (appliance/update.py rolls back a release that never writes it)."""
+        try:
+            ready = Path(self.till.data_dir) / "run" / "ready"
+            ready.parent.mkdir(parents=True, exist_ok=True)
+            ready.touch()
+        except OSError:
+            log.exception("could not write the ready marker")
 
     def _after_first_frame(self) -> None:
         self.local.submit(self.till.start_devices, done=lambda _r: self._devices_started())
