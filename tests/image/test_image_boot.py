@@ -428,7 +428,7 @@ def test_till_unit_on_the_virtio_gpu_display(machine):
         if ready == "yes":
             return
         # Not reached under QEMU's emulated GPU within the time: say so (an expected failure
-        # with the unit's journal), rather than pass; the display stack is checked below.
+        # with the unit's journal), rather than pass; the DRM card and input access were checked above.
         journal = machine.out("journalctl -b -u kasir-till --no-pager | tail -40")
         log(journal)
         machine.out("systemctl stop kasir-till")
