@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,9 +30,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 HOSTNAME = "kasir-qemu"
 OMS_GUEST = "10.0.2.100"  # what the guest dials; QEMU forwards it to the OMS on loopback
 BOOT_DEADLINE = 900  # seconds to a login prompt under emulation
-# Not under pytest's tmp_path: a build takes half an hour and other pytest runs on the machine
-# clean up old temp directories. Logs and screenshots stay here after the run, images do not.
-WORK = Path(os.environ.get("KASIR_IMAGE_TEST_DIR", "/var/tmp/kasir-image-test"))
+# Not under pytest's tmp_path: a build takes a quarter of an hour and other pytest runs on
+# the machine clean up old temp directories meanwhile. One directory per run (runs may
+# overlap); logs and screenshots stay there afterwards, images and the root tree do not.
+WORK_PARENT = Path(os.environ.get("KASIR_IMAGE_TEST_DIR", "/var/tmp"))
 
 
 def log(text: str) -> None:
@@ -120,9 +122,9 @@ def machine():
     for tool in ("qemu-system-aarch64", "mmdebstrap", "ssh", "ssh-keygen", "xz"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: install scripts/apt-test.txt")
-    work = WORK
-    assemble.rmtree(work)
-    work.mkdir(parents=True)
+    WORK_PARENT.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="kasir-image-test-", dir=WORK_PARENT))
+    log(f"work directory: {work}")
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "id"), "-C", "test"],
         check=True,
