@@ -221,6 +221,17 @@ class Till:
             )
         return self.printing.queue(kind, receipt_no, receipt)
 
+    def print_pickup(self, order, **paid) -> int | None:
+        """The slip for a pickup order's balance paid here (receipts.pickup_receipt)."""
+        from . import receipts
+
+        if self.printing is None:
+            return None
+        receipt = receipts.pickup_receipt(
+            order, cashier=self.staff.name, config=self.config, **paid
+        )
+        return self.printing.queue("pickup", order.number, receipt)
+
     def print_report(self, report, *, blind: bool = False) -> int | None:
         from . import receipts
 
@@ -287,6 +298,7 @@ class KasirApp(App):
         "close_shift": ("manager", "CloseShiftScreen"),
         "print_queue": ("manager", "PrintQueueScreen"),
         "settings": ("settings", "SettingsScreen"),
+        "staff": ("staff_admin", "StaffScreen"),
     }
 
     def __init__(self, till: Till, **kwargs):

@@ -36,6 +36,11 @@ ACTIONS = frozenset(
         "reprint",
         "catalog_import",
         "clock_rejected",
+        "staff_added",
+        "pin_changed",
+        "pin_reset",
+        "staff_deactivated",
+        "staff_reactivated",
     }
 )
 

@@ -35,7 +35,7 @@ from .catalog import UnknownBarcode, UnknownProduct
 from .checkout import complete_sale
 from .cli_devices import CommandDevices
 from .config import Config, ConfigError
-from .refunds import RefundError, refund
+from .refunds import RefundError, adopt_remote, refund, refundable
 from .staff import AuthError, StaffInfo
 from .store.db import StoreError, open_store, peek_number, store_path
 from .store.models import PrintJob, Shift
@@ -109,7 +109,12 @@ def cmd_init(till: Till) -> int:
     if existing is not None:
         raise CliError(f"{till.data_dir} is already set up (manager: {existing.name})")
     pin = f"{secrets.randbelow(10**6):06d}"
-    manager = staff.create(args.manager_name, "manager", pin)
+    # Not sent as an event: a new store has no enrolment yet, and enrolling hands its whole
+    # staff to the OMS; an event would only be set aside when this card replaces a terminal
+    # that already sent events (its numbers are taken).
+    manager = staff.create(
+        args.manager_name, "manager", pin, tz=till.config["store.timezone"], send=False
+    )
     identity.load()
     identity.remember_manager(manager.id)
     print(f"Store created in {till.data_dir}")
@@ -260,6 +265,23 @@ def cmd_sale(till: Till) -> int:
     return 0
 
 
+def _fetch_if_elsewhere(receipt_no: str) -> None:
+    """Another till's sale is refunded here only with what the OMS knows of it now; our own
+    sale takes in refunds other tills made of it when the OMS answers, and stands without."""
+    from .oms_link import OmsLink, OmsUnavailable
+
+    number = receipt_no.strip()
+    try:
+        own = refundable(number).origin is None
+    except RefundError:
+        own = False
+    try:
+        adopt_remote(OmsLink().remote_sale(number))
+    except (OmsUnavailable, LookupError) as exc:
+        if not own:
+            raise CliError(f"receipt {number} is not a sale of this till, and {exc}") from None
+
+
 def cmd_refund(till: Till) -> int:
     args = till.args
     acting = till.acting()
@@ -271,6 +293,7 @@ def cmd_refund(till: Till) -> int:
             if not no.isdigit():
                 raise CliError(f"--line {item!r}: write the line number, e.g. 2 or 2*1")
             lines[int(no)] = qty if "*" in item else None
+    _fetch_if_elsewhere(args.receipt)
     approver = till.manager_pin("a refund")
     try:
         done = refund(
@@ -447,11 +470,13 @@ def cmd_staff(till: Till) -> int:
         for s in staff.active_staff():
             print(f"{s.name}\t{s.role}")
         return 0
-    till.manager_pin("adding staff")
+    approver = till.manager_pin("adding staff")
     pin = args.new_pin or f"{secrets.randbelow(10**6):06d}"
     try:
-        created = staff.create(args.name, args.role, pin)
-    except ValueError as exc:
+        created = staff.create(
+            args.name, args.role, pin, by=approver, tz=till.config["store.timezone"]
+        )
+    except (ValueError, AuthError) as exc:
         raise CliError(str(exc)) from None
     print(f"{created.name} ({created.role}) added; PIN: {pin}")
     return 0

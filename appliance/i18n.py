@@ -214,6 +214,10 @@ _ERRORS: list[tuple[str, str]] = [
         r"the OMS cannot be reached from this till right now \((?P<n>\d+) events waiting to be sent\).*",
         "The OMS cannot be reached right now ({n} events waiting to be sent): try again when it is back.",
     ),
+    (
+        r"the OMS knows no sale of this store with that number.*",
+        "The OMS does not know this receipt: the till that sold it may not have sent it yet.",
+    ),
     # Device states (appliance/hw), as the status bar and its pop-up show them.
     (r"ready", "Ready"),
     (r"closed", "Closed"),
@@ -252,6 +256,97 @@ _ERRORS: list[tuple[str, str]] = [
         "Printer offline: is the paper feed button held, or the cover open?",
     ),
     (r"simulated printer switched off", "Printer switched off"),
+    # Pickup orders (appliance/oms_link.py).
+    (
+        r"that order is no longer waiting for pickup",
+        "That order is no longer waiting for pickup",
+    ),
+    # What first boot could not apply (image/firstboot.py, through appliance/setup_report.py),
+    # said for a shop owner rather than for the person who wrote the file's schema.
+    (
+        r"unknown key",
+        "Kasir has no setting by this name: check its spelling and the [section] it is in",
+    ),
+    (
+        r".+ is missing: the built-in defaults apply",
+        "kasir.toml is not on the SD card: the till uses its built-in settings",
+    ),
+    (
+        r".+ is not UTF-8 text: the built-in defaults apply",
+        "kasir.toml is not saved as UTF-8 text: the till uses its built-in settings",
+    ),
+    (
+        r"not valid TOML \((?P<detail>.+)\): nothing in it was applied",
+        "kasir.toml has a writing mistake, so nothing in it was applied ({detail})",
+    ),
+    (
+        r"expected a \[(?P<section>[^\]]+)\] section",
+        "{section} should be a section heading, written [{section}]",
+    ),
+    (
+        r"time zone '(?P<zone>.+)' is not installed on this till",
+        "This till does not know the time zone {zone}: use Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)",
+    ),
+    (
+        r"a Wi-Fi password without wifi\.ssid: no network to join",
+        "There is a Wi-Fi password but no Wi-Fi network name (wifi.ssid), so no Wi-Fi network was joined",
+    ),
+    (
+        r"not enrolled: (?P<reason>.+)",
+        "The till has not joined the OMS yet ({reason}); it keeps trying",
+    ),
+    (r"`kasir init` failed: (?P<reason>.*)", "The till's store could not be created ({reason})"),
+    (
+        r"ssh host keys: (?P<reason>.*)",
+        "Remote access (SSH) could not be switched on ({reason})",
+    ),
+    (r"should be a whole number, not (?P<value>.+)", "This should be a whole number, not {value}"),
+    (r"should be text, not (?P<value>.+)", "This should be text in quotes, not {value}"),
+    (r"should be true or false, not (?P<value>.+)", "This should be true or false, not {value}"),
+    (r"should be a list, not (?P<value>.+)", "This should be a list in [ ], not {value}"),
+    (
+        r"(?P<value>['\"].*['\"]|-?\d+) is not one of (?P<choices>.+)",
+        "{value} is not one of the choices: {choices}",
+    ),
+    (
+        r"a Wi-Fi password has 8 to 63 characters \(or is 64 hex digits\)",
+        "A Wi-Fi password has 8 to 63 characters (or is 64 hex digits)",
+    ),
+    (
+        r"(?P<value>['\"].*['\"]) is not a time of day such as 03:30",
+        "{value} is not a time of day such as 03:30",
+    ),
+    (r"(?P<value>['\"].*['\"]) should start with https://", "{value} should start with https://"),
+    (
+        r"(?P<value>['\"].*['\"]) is not a 2-letter country code such as ID",
+        "{value} is not a 2-letter country code such as ID",
+    ),
+    # Staff and PINs (appliance/staff.py).
+    (r"staff name is empty", "Type the name"),
+    (r"staff name is longer than (?P<n>\d+) characters", "A name has at most {n} characters"),
+    (
+        r"there is already a staff member called (?P<name>.+)",
+        "There is already someone called {name}",
+    ),
+    (r"a PIN is (?P<a>\d+) to (?P<b>\d+) digits", "A PIN is {a} to {b} digits"),
+    (r"the two new PINs differ.*", "The two new PINs differ: type the new PIN again"),
+    (r"the new PIN is the same as the current one", "The new PIN is the same as the current one"),
+    (r"your own PIN is changed with Change my PIN.*", "Change your own PIN with Change my PIN"),
+    (r"(?P<name>.+)'s account is disabled", "{name}'s account is deactivated"),
+    (r"(?P<name>.+) is already active", "{name} is already active"),
+    (r"(?P<name>.+) is already deactivated", "{name} is already deactivated"),
+    (
+        r"you cannot deactivate yourself while you are logged in",
+        "You cannot deactivate yourself while you are logged in",
+    ),
+    (
+        r"(?P<name>.+) is logged in on this till: log them out first",
+        "{name} is logged in on this till: log them out first",
+    ),
+    (
+        r"(?P<name>.+) is the last active manager: add another first",
+        "{name} is the last active manager: add another manager first",
+    ),
 ]
 
 

@@ -14,11 +14,15 @@ and `OmsRefused` (4xx: the request itself was wrong; the message is the OMS's re
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import os
 import socket
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import requests
+from pydantic import ValidationError
 
 from retail.catalog_wire import CatalogPage, MergeResult, TillCatalog
 from retail.schema import (
@@ -27,7 +31,8 @@ from retail.schema import (
     EventBatch,
     EventBatchResult,
     Heartbeat,
-    SaleCompleted,
+    ReleaseOffer,
+    StoreSale,
 )
 
 CONNECT_TIMEOUT = 5.0
@@ -61,6 +66,11 @@ class OmsRefused(OmsError):
         super().__init__(f"OMS refused ({status}): {detail}")
         self.status = status
         self.detail = detail
+
+
+class OmsBadDownload(OmsUnavailable):
+    """A download arrived but is not what the OMS announced (size or sha256): nothing of it is
+    kept, and it is worth trying again (a proxy may have spoilt it)."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -217,17 +227,63 @@ class OmsClient:
         )
         return self._json(response)
 
+    def download_release(self, offer: ReleaseOffer, target: Path) -> Path:
+        """Fetch the bundle `offer` names into `target`, streamed, and check its size and
+        sha256 against the offer; on any failure the partial file is deleted and the error
+        raised (`OmsBadDownload` for a mismatch). `target` is fsynced before this returns."""
+        digest, size = hashlib.sha256(), 0
+        response = self._request("GET", offer.url, stream=True)
+        try:
+            with response, open(target, "wb") as out:
+                for chunk in response.iter_content(1 << 16):
+                    size += len(chunk)
+                    if size > offer.size:
+                        raise OmsBadDownload(
+                            f"release {offer.version}: the download is larger than the "
+                            f"{offer.size} bytes the OMS announced"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if size != offer.size:
+                raise OmsBadDownload(
+                    f"release {offer.version}: downloaded {size} bytes, the OMS announced "
+                    f"{offer.size}"
+                )
+            if digest.hexdigest() != offer.sha256:
+                raise OmsBadDownload(
+                    f"release {offer.version}: sha256 mismatch: the download has "
+                    f"{digest.hexdigest()[:16]}..., the OMS announced {offer.sha256[:16]}..."
+                )
+        except BaseException as exc:
+            target.unlink(missing_ok=True)
+            if isinstance(exc, requests.exceptions.RequestException):
+                raise OmsUnavailable(
+                    f"release {offer.version}: the download broke off after {size} bytes "
+                    f"({exc.__class__.__name__})"
+                ) from exc
+            raise
+        return target
+
     def pickup_orders(self) -> list[dict]:
         return self._json(self._request("GET", "/api/v1/sync/orders"))["orders"]
 
-    def past_sale(self, receipt_no: str) -> SaleCompleted | None:
+    def past_sale(self, receipt_no: str) -> StoreSale | None:
+        """A sale of any till of the store with the refunds booked against it; None when the
+        OMS does not know that receipt."""
         try:
-            response = self._request("GET", f"/api/v1/sync/receipts/{receipt_no}")
+            response = self._request("GET", f"/api/v1/sync/receipts/{quote(receipt_no, safe='')}")
         except OmsRefused as exc:
             if exc.status == 404:
                 return None
             raise
-        return SaleCompleted.model_validate(self._json(response))
+        try:
+            return StoreSale.model_validate(self._json(response))
+        except ValidationError as exc:
+            raise OmsError(
+                f"the OMS answered receipt {receipt_no} with a sale this till cannot read: {exc.errors()[0]['msg']}"
+            ) from None
 
 
 def _detail(response: requests.Response) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from retail.schema import StoreSale
+
 from . import identity
 
 
@@ -60,17 +62,6 @@ class PickupOrder:
     @property
     def due(self) -> int:
         return max(0, self.total - self.paid)
-
-
-@dataclass(frozen=True)
-class RemoteSale:
-    """A sale made on another till, as the OMS holds it, for a refund here."""
-
-    receipt_no: str
-    till: str
-    created_at: str
-    total: int
-    lines: tuple[PickupLine, ...] = ()
 
 
 NOT_ENROLLED = (
@@ -118,13 +109,14 @@ class OmsLink:
         if fetched is None:
             raise self._unavailable()
         done = set(sync.get_state("pickup_done", []))
+        paid_here = _paid_since(sync.get_state("pickup_orders_at") or "")
         return [
             PickupOrder(
                 order_id=o["order_id"],
                 number=o["number"],
                 customer=o.get("customer_name") or "",
                 total=o["total"],
-                paid=o["total"] - o["due"],
+                paid=min(o["total"], o["total"] - o["due"] + paid_here.get(o["order_id"], 0)),
                 lines=tuple(PickupLine(ln["name"], ln["qty"], 0) for ln in o.get("lines", [])),
             )
             for o in fetched
@@ -138,13 +130,23 @@ class OmsLink:
         amount: int,
         reference: str | None,
         staff_id: str | None = None,
-    ) -> None:
+        tendered: int | None = None,
+    ) -> PickupOrder:
         """Record the payment of a pickup order's balance at this till (an `order.paid`
-        event, and the cash in this shift's drawer count)."""
+        event, and the cash in this shift's drawer count); returns the order as it was."""
         from .pickup import pay_order
 
         order = self._order(order_id)
-        pay_order(order_id, order.number, tender, amount, reference, staff_id=staff_id)
+        pay_order(
+            order_id,
+            order.number,
+            tender,
+            amount,
+            reference,
+            staff_id=staff_id,
+            tendered=tendered,
+        )
+        return order
 
     def mark_collected(self, order_id: str, staff_id: str) -> None:
         from . import sync
@@ -160,8 +162,9 @@ class OmsLink:
                 return order
         raise OmsUnavailable("that order is no longer waiting for pickup")
 
-    def remote_sale(self, receipt_no: str) -> RemoteSale:
-        """A sale of another till of this store, as the OMS holds it."""
+    def remote_sale(self, receipt_no: str) -> StoreSale:
+        """A sale of any till of this store as the OMS holds it, with the refunds booked
+        against it (for `refunds.adopt_remote`). Runs on the network thread."""
         from . import sync
         from .oms_client import OmsError, OmsUnauthorized
         from .store.models import db
@@ -177,14 +180,31 @@ class OmsLink:
         except OmsError:
             raise self._unavailable() from None
         if sale is None:
-            raise LookupError(f"receipt {receipt_no} is not a sale of this store")
-        return RemoteSale(
-            receipt_no=sale.receipt_no,
-            till=sale.receipt_no.rsplit("-", 1)[0],
-            created_at="",
-            total=sale.total,
-            lines=tuple(PickupLine(ln.name, ln.qty, ln.total) for ln in sale.lines),
-        )
+            raise LookupError(
+                "the OMS knows no sale of this store with that number (a sale reaches the OMS "
+                "when its till syncs)"
+            )
+        return sale
+
+
+def _paid_since(fetched_at: str) -> dict[str, int]:
+    """Money this till took for pickup orders that the last fetched list cannot show yet: its
+    `order.paid` events not delivered before that fetch (the fetch follows the upload in each
+    sync round). Without it, a paid order would ask to be paid again until the next round."""
+    import json
+
+    from .store.models import db
+
+    paid: dict[str, int] = {}
+    rows = db.execute_sql(
+        "SELECT payload FROM outbox WHERE type = 'order.paid' "
+        "AND (state != 'delivered' OR delivered_at >= ?)",
+        (fetched_at,),
+    )
+    for (payload,) in rows:
+        event = json.loads(bytes(payload))["payload"]
+        paid[event["order_id"]] = paid.get(event["order_id"], 0) + event["total"]
+    return paid
 
 
 def _config():

@@ -24,14 +24,20 @@ def pay_order(
     reference: str | None,
     *,
     staff_id: str | None,
+    tendered: int | None = None,
     tz: str = "Asia/Jakarta",
 ) -> str:
+    """Record `amount` paid for the order here; `tendered`: the cash handed over (the change
+    is the difference), for the drawer count and the slip."""
     if tender not in TENDERS:
         raise ValueError(f"tender {tender!r} is not one of {', '.join(TENDERS)}")
     if amount <= 0:
         raise ValueError("the amount must be above zero")
     if tender != "cash" and not (reference or "").strip():
         raise ValueError(f"a {tender} payment needs its reference")
+    tendered = amount if tendered is None or tender != "cash" else tendered
+    if tendered < amount:
+        raise ValueError(f"cash {tendered} is less than the {amount} due")
     with db.atomic("IMMEDIATE"):
         shift = shifts.require_open()
         staff_id = staff_id or shift.staff_id
@@ -42,8 +48,8 @@ def pay_order(
             order_id=order_id,
             tender=tender,
             amount=amount,
-            tendered=amount if tender == "cash" else None,
-            change=0,
+            tendered=tendered if tender == "cash" else None,
+            change=tendered - amount,
             reference=reference,
         ).execute()
         outbox.enqueue(

@@ -40,7 +40,7 @@ from .store.models import PrintJob, db
 
 log = logging.getLogger("kasir.printing")
 
-KINDS = ("sale", "refund", "report", "test")
+KINDS = ("sale", "refund", "report", "pickup", "test")
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,15 @@
     >>> print(as_text(sale_receipt("000042", config)))      # doctest: +SKIP
 
 Built from the stored rows, never from the cart, so a reprint a month later shows exactly what
-was sold. The printer renders the same `Receipt`.
+was sold; only a pickup order's slip is built from the order as the OMS listed it (the till does
+not keep other channels' orders). The printer renders the same `Receipt`.
 """
 
 from __future__ import annotations
 
 from babel.dates import format_datetime
 
-from retail.ids import parse_iso, to_local
+from retail.ids import iso, parse_iso, to_local, utcnow
 from retail.money import format_amount
 from retail.receipt import Receipt, ReceiptLine, ReportBuilder, TaxRow, TenderRow, as_text
 from retail.tax import TaxCode
@@ -73,7 +74,8 @@ def _qty_text(line: SaleLine, config) -> str:
 
 
 def sale_receipt(receipt_no: str, config, *, copy: bool = False) -> Receipt:
-    sale = Sale.get_or_none(Sale.receipt_no == receipt_no)
+    # another till's sale copied here for a refund is that till's receipt, not ours to print
+    sale = Sale.get_or_none((Sale.receipt_no == receipt_no) & Sale.origin.is_null())
     if sale is None:
         raise LookupError(f"receipt {receipt_no} is not in this till")
     loc = config.locale
@@ -165,6 +167,36 @@ def refund_receipt(receipt_no: str, config, *, copy: bool = False) -> Receipt:
         barcode=refund.receipt_no,
         training=bool(refund.training),
         copy=copy,
+        **_header(config),
+    )
+
+
+def pickup_receipt(
+    order,
+    *,
+    tender: str,
+    amount: int,
+    tendered: int,
+    reference: str | None,
+    cashier: str,
+    config,
+) -> Receipt:
+    """The slip for a pickup order's balance paid here (`order`: an oms_link.PickupOrder as
+    it was shown); the order number is its barcode, as the customer quotes it."""
+    loc = config.locale
+    shown = tendered if tender == "cash" else amount
+    return Receipt(
+        kind="pickup",
+        receipt_no=order.number,
+        issued_at=local_time(iso(utcnow()), config),
+        cashier=cashier,
+        customer=order.customer,
+        lines=tuple(ReceiptLine(ln.name, f"{ln.qty} x", 0) for ln in order.lines),
+        subtotal=order.total,
+        total=amount,
+        tenders=(TenderRow(tender_label(tender, loc), shown, reference),),
+        change=max(0, tendered - amount) if tender == "cash" else 0,
+        barcode=order.number,
         **_header(config),
     )
 

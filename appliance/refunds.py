@@ -7,12 +7,21 @@ Each unit gives back its share of what was actually paid for its line (after pro
 and cart discounts) and of the tax booked, split by largest remainder
 (`retail.pricing.unit_shares`): refunding every unit, in any number of partial refunds, returns
 exactly the sale's line totals and tax. A cash refund is rounded to the cash step again, and the
-rounding is recorded as its own line. Nothing can be refunded twice: each line keeps how many
-units were refunded, checked and bumped in the refund's own transaction.
+rounding is recorded as its own line; the rounding runs over the sale's refunds as a total, so
+partial refunds give back in all what one whole refund would. No card or QRIS gives back more
+than it was charged. Nothing can be refunded twice: each line keeps how many units were
+refunded, checked and bumped in the refund's own transaction.
+
+A sale of another till of the store is refunded here after asking the OMS for it
+(`adopt_remote`): the sale as its till sent it is copied into this store, marked with the till
+that sold it and outside every shift of this till, with what was refunded of it so far (at the
+OMS, or here and not yet synced); then `refund` treats it like one of ours, and the refund
+event points at the sale's own event at the OMS.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +29,12 @@ from datetime import datetime
 from retail.ids import iso, utcnow, uuid7
 from retail.money import allocate, round_to_step
 from retail.pricing import refund_share, stock_quantity
-from retail.schema import PaymentWire, RefundLineWire, SaleRefunded
+from retail.schema import PaymentWire, RefundLineWire, SaleRefunded, StoreSale
 
 from . import audit, identity, outbox, shifts
 from .staff import StaffInfo, require_manager
 from .store.db import next_number
-from .store.models import Payment, Sale, SaleLine, db
+from .store.models import Payment, Product, RefundLine, Sale, SaleLine, db
 from .store.models import Refund as RefundRow
 
 
@@ -85,25 +94,147 @@ class RefundableSale:
     tenders: tuple[str, ...]
     training: bool
     lines: tuple[RefundableLine, ...]
+    origin: str | None = None  # the till that sold it, when not this one
 
 
 def refundable(receipt_no: str) -> RefundableSale:
-    """A sale of this till with what is left to refund on each line, for the refund screen."""
+    """A sale with what is left to refund on each line, for the refund screen: one of this
+    till's, or another till's adopted from the OMS (whose `origin` says so; ask the OMS again
+    before refunding it, another till may have refunded some of it meanwhile)."""
     sale = Sale.get_or_none(Sale.receipt_no == receipt_no.strip())
     if sale is None:
         raise RefundError(f"receipt {receipt_no.strip()} is not a sale of this till")
+    return _refundable(sale)
+
+
+def _refundable(sale: Sale) -> RefundableSale:
     lines = tuple(
         RefundableLine(
             line.line_no, line.name, line.qty, line.refunded_qty, line.total, line.tax_amount
         )
         for line in SaleLine.select().where(SaleLine.sale == sale.id).order_by(SaleLine.line_no)
     )
-    tenders = tuple(
-        sorted({p.tender for p in Payment.select(Payment.tender).where(Payment.sale == sale.id)})
-    )
+    if sale.origin is None:
+        paid = Payment.select(Payment.tender).where(Payment.sale == sale.id)
+        tenders = tuple(sorted({p.tender for p in paid}))
+    else:
+        tenders = tuple(sorted({t for t, _ in json.loads(sale.origin_payments)}))
     return RefundableSale(
-        sale.receipt_no, sale.created_at, sale.total, tenders, bool(sale.training), lines
+        sale.receipt_no,
+        sale.created_at,
+        sale.total,
+        tenders,
+        bool(sale.training),
+        lines,
+        sale.origin,
     )
+
+
+def adopt_remote(remote: StoreSale) -> RefundableSale:
+    """Copy another till's sale, as the OMS holds it, into this store so it can be refunded
+    here; called again, it refreshes what was refunded of it. Refunds the OMS knows and this
+    till does not (another till's, or returns booked at the OMS) count as refunded; so do this
+    till's own, whether or not they reached the OMS yet. Given one of this till's own sales, it
+    takes in the refunds other tills made of it."""
+    sold = remote.sale
+    with db.atomic("IMMEDIATE"):
+        sale = Sale.get_or_none(Sale.id == sold.sale_id)
+        here = {r.id for r in RefundRow.select(RefundRow.id).where(RefundRow.sale == sold.sale_id)}
+        elsewhere = [r for r in remote.refunds if r.refund_id not in here]
+        held: dict[str, int] = {}
+        for p in sold.payments:
+            held[p.tender] = held.get(p.tender, 0) + p.amount
+        for record in elsewhere:
+            for money in record.payments:
+                held[money.tender] = held.get(money.tender, 0) - money.amount
+        units_elsewhere: dict[str, int] = {}
+        for record in elsewhere:
+            for units in record.lines:
+                units_elsewhere[units.sale_line_id] = (
+                    units_elsewhere.get(units.sale_line_id, 0) + units.qty
+                )
+        units_here: dict[str, int] = {}
+        for rl in (
+            RefundLine.select(RefundLine.sale_line, RefundLine.qty)
+            .join(RefundRow)
+            .where(RefundRow.sale == sold.sale_id)
+        ):
+            units_here[rl.sale_line_id] = units_here.get(rl.sale_line_id, 0) + rl.qty
+        if sale is None:
+            sale = Sale.create(
+                id=sold.sale_id,
+                receipt_no=sold.receipt_no,
+                receipt_seq=sold.receipt_seq,
+                shift=None,
+                staff=None,
+                customer=None,
+                created_at=iso(remote.occurred_at),
+                subtotal=sold.subtotal,
+                discount_total=sold.discount_total,
+                cart_discount=sum(ln.cart_discount for ln in sold.lines),
+                rounding=sold.rounding,
+                total=sold.total,
+                tax_total=sold.tax_total,
+                prices_include_tax=sold.prices_include_tax,
+                training=False,
+                ereceipt_token=sold.ereceipt_token,
+                origin=remote.terminal,
+                origin_event_id=remote.event_id,
+                origin_payments="[]",
+            )
+            for line in sold.lines:
+                SaleLine.create(
+                    id=line.line_id,
+                    sale=sale.id,
+                    line_no=line.line_no,
+                    product=_local_product(line.product_id, line.sku),
+                    sku=line.sku,
+                    barcode=line.barcode,
+                    name=line.name,
+                    unit=line.unit,
+                    qty=line.qty,
+                    weight_g=line.weight_g,
+                    unit_price=line.unit_price,
+                    price_overridden=line.price_overridden,
+                    gross=line.gross,
+                    promo_discount=line.promo_discount,
+                    line_discount=line.line_discount,
+                    cart_discount=line.cart_discount,
+                    total=line.total,
+                    tax_code=line.tax.code,
+                    tax_rate_bp=line.tax.rate_bp,
+                    tax_base_num=line.tax.base_num,
+                    tax_base_den=line.tax.base_den,
+                    tax_amount=line.tax_amount,
+                    tax_base=line.tax_base,
+                    net=line.net,
+                    promotion=line.promotion,
+                    refunded_qty=0,
+                )
+        # What each tender still holds before this till's own refunds, which _tender_split
+        # takes off from the refund rows themselves.
+        Sale.update(origin_payments=json.dumps(sorted(held.items()))).where(
+            Sale.id == sale.id
+        ).execute()
+        for line in sold.lines:
+            refunded = min(
+                line.qty,
+                units_elsewhere.get(line.line_id, 0) + units_here.get(line.line_id, 0),
+            )
+            SaleLine.update(refunded_qty=refunded).where(SaleLine.id == line.line_id).execute()
+        return _refundable(Sale.get_by_id(sale.id))
+
+
+def _local_product(product_id: str | None, sku: str | None) -> str | None:
+    """This till's product for another till's line: the same id (both pulled the OMS's
+    catalog), else the same SKU; None when this till does not stock it (no restock here)."""
+    if product_id and Product.get_or_none(Product.id == product_id):
+        return product_id
+    if sku:
+        found = Product.get_or_none(Product.sku == sku)
+        if found is not None:
+            return found.id
+    return None
 
 
 def _parse_selection(sale_lines: list[SaleLine], lines: Mapping[int, int] | None):
@@ -176,7 +307,10 @@ def refund(
         rounding = 0
         cash = dict(payments).get("cash", 0)
         if cash:
-            rounded = round_to_step(cash, step)
+            # Rounded as a running total over the sale's refunds, not each on its own: partial
+            # refunds then give back in all what one whole refund would, within half a step.
+            before = _cash_due_before(sale)
+            rounded = round_to_step(before + cash, step) - round_to_step(before, step)
             rounding = rounded - cash
             payments = [(t, rounded if t == "cash" else a) for t, a in payments]
         payments = [(t, a) for t, a in payments if a > 0]
@@ -290,7 +424,7 @@ def refund(
                 ),
                 tz=tz,
                 occurred_at=now,
-                depends_on=(sale.id,),
+                depends_on=(sale.origin_event_id or sale.id,),
                 event_id=refund_id,
             )
     return CompletedRefund(
@@ -311,14 +445,29 @@ def _stock_qty(line: SaleLine, qty: int) -> int:
     return stock_quantity(line.unit, qty, line.weight_g, line.gross, line.unit_price)
 
 
+def _cash_due_before(sale: Sale) -> int:
+    """The cash this till's earlier refunds of `sale` owed back before rounding."""
+    given = (
+        Payment.select(Payment.amount)
+        .join(RefundRow, on=(Payment.refund == RefundRow.id))
+        .where((RefundRow.sale == sale.id) & (Payment.tender == "cash"))
+    )
+    rounded = RefundRow.select(RefundRow.rounding).where(RefundRow.sale == sale.id)
+    # refund payments are stored negative; a refund's rounding is all on its cash
+    return -sum(p.amount for p in given) - sum(r.rounding for r in rounded)
+
+
 def _tender_split(sale: Sale, amount: int, to: str) -> list[tuple[str, int]]:
     """How a refund goes back: all cash, or over the sale's own tenders in proportion to what
     each still holds after earlier refunds of the same sale."""
     if to == "cash":
         return [("cash", amount)]
     paid: dict[str, int] = {}
-    for p in Payment.select().where(Payment.sale == sale.id):
-        paid[p.tender] = paid.get(p.tender, 0) + p.amount
+    if sale.origin_payments is None:
+        for p in Payment.select().where(Payment.sale == sale.id):
+            paid[p.tender] = paid.get(p.tender, 0) + p.amount
+    else:  # as the OMS last told, net of refunds made at other tills
+        paid.update((t, a) for t, a in json.loads(sale.origin_payments))
     for p in (
         Payment.select(Payment.tender, Payment.amount)
         .join(RefundRow, on=(Payment.refund == RefundRow.id))
@@ -328,7 +477,15 @@ def _tender_split(sale: Sale, amount: int, to: str) -> list[tuple[str, int]]:
     tenders = [t for t, a in paid.items() if a > 0]
     if not tenders:
         return [("cash", amount)]
-    # Cash takes the rounding remainder: allocate, then check no tender gives back more than
-    # it still holds (rounding can push cash a little over; cash is always available).
-    parts = allocate(amount, [paid[t] for t in tenders])
-    return list(zip(tenders, parts, strict=True))
+    # Earlier cash refunds were rounded to the cash step, so what the tenders still hold can
+    # fall a few rupiah short of (or over) the amount: no card or QRIS gives back more than it
+    # still holds, cash takes the rest (and is rounded again by the caller).
+    parts = dict(zip(tenders, allocate(amount, [paid[t] for t in tenders]), strict=True))
+    over = 0
+    for tender in tenders:
+        if tender != "cash" and parts[tender] > paid[tender]:
+            over += parts[tender] - paid[tender]
+            parts[tender] = paid[tender]
+    if over:
+        parts["cash"] = parts.get("cash", 0) + over
+    return list(parts.items())

@@ -1,8 +1,17 @@
-"""Staff accounts and PIN login, with a lockout after repeated wrong PINs.
+"""Staff accounts and PIN login, with a lockout after repeated wrong PINs; adding staff,
+PIN changes and resets, deactivation.
 
 >>> staff = login("Ani", "4821", config)          # doctest: +SKIP
 >>> approve("9371", config).role                  # doctest: +SKIP
 'manager'
+>>> change_own_pin(staff.id, "4821", "7305", "7305", config)             # doctest: +SKIP
+>>> reset_pin(eko.id, "1122", "1122", by=manager, config=config)        # doctest: +SKIP
+
+Every change of a staff member is in the audit log and, in the same transaction, in the
+outbox as a `staff.changed` event carrying the whole record (the PIN's scrypt hash, never the
+PIN): whether or not the till is enrolled, like a sale, so that the OMS learns it once the till
+is, and hands it to the store's other tills with their next catalog pull. Hashing is slow on
+purpose: call these off the UI thread.
 """
 
 from __future__ import annotations
@@ -12,11 +21,15 @@ from datetime import timedelta
 
 from retail.ids import iso, parse_iso, utcnow, uuid7
 from retail.pins import check_pin_format, hash_secret, verify_secret
+from retail.schema import StaffChanged
 
-from . import audit
+from . import audit, outbox
 from .store.models import Staff, db
 
 ROLES = ("cashier", "manager")
+# What a staff button on the login screen shows in full at 800x480; the wire takes 120.
+MAX_NAME = 40
+DEFAULT_TZ = "Asia/Jakarta"
 
 
 class AuthError(PermissionError):
@@ -38,17 +51,87 @@ def _info(row: Staff) -> StaffInfo:
     return StaffInfo(row.id, row.name, row.role)
 
 
-def create(name: str, role: str, pin: str) -> StaffInfo:
-    name = name.strip()
+@dataclass(frozen=True)
+class Member:
+    """A row of the manager's staff list."""
+
+    id: str
+    name: str
+    role: str
+    active: bool
+    locked: bool
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+
+def check_name(name: str, *, keep: str | None = None) -> str:
+    """`name` tidied (spaces trimmed and single), or ValueError saying why it cannot name an
+    active staff member: empty, too long, or the name of another active one (`keep`: the id of
+    the one it is for) — the login screen tells people apart by name alone."""
+    name = " ".join(name.split())
     if not name:
         raise ValueError("staff name is empty")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"staff name is longer than {MAX_NAME} characters")
+    folded = name.casefold()
+    for row in Staff.select(Staff.id, Staff.name).where(Staff.active):
+        if row.id != keep and row.name.casefold() == folded:
+            raise ValueError(f"there is already a staff member called {row.name}")
+    return name
+
+
+def check_new_pin(pin: str, again: str | None = None) -> None:
+    """ValueError unless `pin` can be a PIN (and `again`, when given, repeats it)."""
+    check_pin_format(pin)
+    if again is not None and again != pin:
+        raise ValueError("the two new PINs differ: type the same new PIN twice")
+
+
+def _announce(row: Staff, action: str, *, by: str | None, tz: str, send: bool = True) -> None:
+    """The audit entry and the OMS's copy of a change to `row`: call inside the change's
+    transaction, so that both commit with it or not at all."""
+    detail = {"staff_id": row.id, "name": row.name, "role": row.role, "active": row.active}
+    audit.record(action, staff_id=by, detail=detail, tz=tz, send=send)
+    if send:
+        outbox.enqueue(
+            StaffChanged(
+                staff_id=row.id,
+                name=row.name,
+                role=row.role,
+                pin_hash=row.pin_hash,
+                active=bool(row.active),
+            ),
+            tz=tz,
+        )
+
+
+def create(
+    name: str,
+    role: str,
+    pin: str,
+    *,
+    again: str | None = None,
+    by: StaffInfo | None = None,
+    tz: str = DEFAULT_TZ,
+    send: bool = True,
+) -> StaffInfo:
+    """Add a staff member. `again`: the PIN typed a second time, when it was. `by`: the
+    manager who adds them (None only for the first manager, made by `kasir init`). `send`
+    False keeps the event out of the outbox: only for a till that has never been enrolled,
+    whose whole staff goes to the OMS with the enrolment."""
+    if by is not None:
+        require_manager(by, "adding staff")
     if role not in ROLES:
         raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    check_pin_format(pin)
+    check_new_pin(pin, again)
+    check_name(name)
+    pin_hash = hash_secret(pin)  # before the transaction: slow on purpose
     with db.atomic():
-        if Staff.select().where(Staff.name == name, Staff.active).exists():
-            raise ValueError(f"there is already a staff member called {name}")
-        row = Staff.create(id=uuid7(), name=name, role=role, pin_hash=hash_secret(pin))
+        name = check_name(name)
+        row = Staff.create(id=uuid7(), name=name, role=role, pin_hash=pin_hash)
+        _announce(row, "staff_added", by=by.id if by else None, tz=tz, send=send)
     return _info(row)
 
 
@@ -143,8 +226,88 @@ def require_manager(approver: StaffInfo | None, what: str) -> StaffInfo:
     return approver
 
 
-def set_pin(staff_id: str, pin: str) -> None:
-    check_pin_format(pin)
-    Staff.update(pin_hash=hash_secret(pin), failed_attempts=0, locked_until=None).where(
-        Staff.id == staff_id
-    ).execute()
+def members(*, now=None) -> list[Member]:
+    """Everyone, active first, by name: what the manager's staff list shows."""
+    now = now or utcnow()
+    rows = Staff.select().order_by(Staff.active.desc(), Staff.name, Staff.id)
+    return [
+        Member(
+            r.id,
+            r.name,
+            r.role,
+            bool(r.active),
+            bool(r.locked_until and parse_iso(r.locked_until) > now),
+        )
+        for r in rows
+    ]
+
+
+def _row(staff_id: str) -> Staff:
+    row = Staff.get_or_none(Staff.id == staff_id)
+    if row is None:
+        raise ValueError(f"no staff member with id {staff_id}")
+    return row
+
+
+def change_own_pin(staff_id: str, old_pin: str, new_pin: str, again: str, config) -> StaffInfo:
+    """A staff member's new PIN, typed twice, after their current one: a wrong current PIN
+    counts towards the lockout like a wrong PIN at login."""
+    check_new_pin(new_pin, again)
+    me = login(staff_id, old_pin, config)
+    if new_pin == old_pin:
+        raise ValueError("the new PIN is the same as the current one")
+    pin_hash = hash_secret(new_pin)
+    with db.atomic():
+        Staff.update(pin_hash=pin_hash, failed_attempts=0, locked_until=None).where(
+            Staff.id == me.id
+        ).execute()
+        _announce(_row(me.id), "pin_changed", by=me.id, tz=config["store.timezone"])
+    return me
+
+
+def reset_pin(staff_id: str, new_pin: str, again: str, *, by: StaffInfo, config) -> StaffInfo:
+    """A manager gives someone else a new PIN (forgotten, or locked out: a reset unlocks)."""
+    require_manager(by, "resetting a PIN")
+    if staff_id == by.id:
+        raise ValueError("your own PIN is changed with Change my PIN, which asks for it first")
+    check_new_pin(new_pin, again)
+    _row(staff_id)
+    pin_hash = hash_secret(new_pin)
+    with db.atomic():
+        Staff.update(pin_hash=pin_hash, failed_attempts=0, locked_until=None).where(
+            Staff.id == staff_id
+        ).execute()
+        row = _row(staff_id)
+        _announce(row, "pin_reset", by=by.id, tz=config["store.timezone"])
+    return _info(row)
+
+
+def set_active(
+    staff_id: str, active: bool, *, by: StaffInfo, config, logged_in: str | None = None
+) -> StaffInfo:
+    """Deactivate (or reactivate) a staff member. Never the manager doing it, nor whoever is
+    logged in on the till (`logged_in`), nor the last active manager: a till without one
+    could not approve anything again."""
+    require_manager(by, "deactivating or reactivating staff")
+    with db.atomic():
+        row = _row(staff_id)
+        if bool(row.active) == active:
+            state = "active" if active else "deactivated"
+            raise ValueError(f"{row.name} is already {state}")
+        if not active:
+            if staff_id == by.id:
+                raise ValueError("you cannot deactivate yourself while you are logged in")
+            if staff_id == logged_in:
+                raise ValueError(f"{row.name} is logged in on this till: log them out first")
+            others = Staff.select().where(
+                (Staff.role == "manager") & Staff.active & (Staff.id != staff_id)
+            )
+            if row.role == "manager" and not others.exists():
+                raise ValueError(f"{row.name} is the last active manager: add another first")
+        else:
+            check_name(row.name, keep=row.id)
+        Staff.update(active=active).where(Staff.id == staff_id).execute()
+        row = _row(staff_id)
+        action = "staff_reactivated" if active else "staff_deactivated"
+        _announce(row, action, by=by.id, tz=config["store.timezone"])
+    return _info(row)

@@ -13,6 +13,8 @@ refund of a rejected sale) wait with it. Everything else keeps flowing.
 This runs in its own process (`kasir sync`, a systemd service on the Pi), never on the UI
 thread, and talks to the store only through short transactions: the till keeps selling while
 an upload or a catalog pull is under way.
+
+Releases the OMS offers are fetched by `release_fetch` after each round.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from retail.schema import DeviceStatus, Heartbeat
 
 from . import __version__, identity
 from .oms_client import OmsClient, OmsError, OmsTimeout, OmsUnauthorized, OmsUnavailable
+from .release_fetch import ReleaseFetcher
 from .store.models import Setting, db
 
 log = logging.getLogger("kasir.sync")
@@ -241,6 +244,14 @@ def _undelivered_moves() -> dict[str, int]:
     return dict(rows)
 
 
+def _undelivered_staff() -> set[str]:
+    """Staff members changed on this till whose `staff.changed` event the OMS has not had."""
+    rows = db.execute_sql(
+        "SELECT payload FROM outbox WHERE state = 'pending' AND type = 'staff.changed'"
+    )
+    return {json.loads(bytes(payload))["payload"]["staff_id"] for (payload,) in rows}
+
+
 def apply_catalog_page(page: CatalogPage) -> int:
     """Write one page of catalog changes into the store; returns how many records changed.
     Sales in progress keep their prices: carts copy what they need when an item is added."""
@@ -309,7 +320,12 @@ def apply_catalog_page(page: CatalogPage) -> int:
                     (b.code, p.id, b.pack_qty),
                 )
             changed += 1
+        held = _undelivered_staff()
         for s in page.staff:
+            if s.id in held:
+                # Changed here since (a new PIN...): the OMS's copy is older until the event
+                # that says so is delivered, and the pull after that brings it back as is.
+                continue
             # By id only: the OMS keeps each till's staff under the id the till gave them, so
             # two tills' "Manager" stay two people with their own PINs.
             db.execute_sql(
@@ -396,6 +412,13 @@ def pull_catalog(client: OmsClient, *, max_pages: int = 1000) -> int:
 
 def heartbeat(client: OmsClient, devices: list[DeviceStatus] | None = None) -> int:
     """Report health; returns the clock skew against the OMS in ms (positive: till ahead)."""
+    return heartbeat_answer(client, devices)[0]
+
+
+def heartbeat_answer(
+    client: OmsClient, devices: list[DeviceStatus] | None = None
+) -> tuple[int, dict]:
+    """`heartbeat`, also returning the OMS's answer (which may offer a release)."""
     counts = db.execute_sql(
         "SELECT SUM(state = 'pending'), SUM(state = 'quarantined'), MAX(seq) FROM outbox"
     ).fetchone()
@@ -416,7 +439,7 @@ def heartbeat(client: OmsClient, devices: list[DeviceStatus] | None = None) -> i
     skew = int((midpoint - server).total_seconds() * 1000)
     put_state("clock_skew_ms", skew)
     put_state("sequence_gaps", answer.get("sequence_gaps", []))
-    return skew
+    return skew, answer
 
 
 def fetch_pickup_orders(client: OmsClient) -> list[dict]:
@@ -454,9 +477,11 @@ class Backoff:
 
 
 class SyncLink:
-    def __init__(self, client: OmsClient, devices=None):
+    def __init__(self, client: OmsClient, devices=None, releases: ReleaseFetcher | None = None):
         self.client = client
         self.devices = devices
+        self.releases = releases  # None: offered releases are not fetched
+        self.background_downloads = False  # run() turns it on
         self.batch = BatchSize()
         self.last_round = RoundReport()  # the round under way, or the last one
 
@@ -468,14 +493,17 @@ class SyncLink:
             raise OmsError("this till is not enrolled: run `kasir enrol URL CODE` first")
         timeout = float(config["oms.timeout"])
         client_args.setdefault("timeout", (min(5.0, timeout), timeout))
-        client = OmsClient(
-            url,
-            token=token,
-            ca_file=config["oms.ca_file"] or None,
-            allow_http=config["oms.allow_http"],
-            **client_args,
-        )
-        return cls(client)
+
+        def make_client() -> OmsClient:
+            return OmsClient(
+                url,
+                token=token,
+                ca_file=config["oms.ca_file"] or None,
+                allow_http=config["oms.allow_http"],
+                **client_args,
+            )
+
+        return cls(make_client(), releases=ReleaseFetcher(make_client, data_dir))
 
     def round(self) -> RoundReport:
         report = self.last_round = RoundReport()
@@ -488,7 +516,9 @@ class SyncLink:
                 put_state("catalog_merged", True)
             upload(self.client, batch_size=self.batch, report=report.upload)
             report.catalog_changes = pull_catalog(self.client)
-            report.clock_skew_ms = heartbeat(self.client, self.devices() if self.devices else None)
+            report.clock_skew_ms, answer = heartbeat_answer(
+                self.client, self.devices() if self.devices else None
+            )
             report.pickup_orders = len(fetch_pickup_orders(self.client))
         except OmsError as exc:
             put_state("reachable", False)
@@ -497,12 +527,20 @@ class SyncLink:
             raise
         put_state("reachable", True)
         put_state("last_success_at", iso(utcnow()))
+        if self.releases is not None:
+            # Last, and never raising: a release that cannot be fetched must not make the
+            # round (whose sales already went up) count as failed.
+            try:
+                self.releases.offered(answer, background=self.background_downloads)
+            except Exception:
+                log.exception("checking the offered release failed")
         return report
 
     def run(self, stop: threading.Event, interval: float = 10.0, backoff: Backoff | None = None):
         """Rounds until `stop` is set: `interval` apart when all is well, backing off (with
         jitter) while the OMS is unreachable. A revoked token stops the loop."""
         backoff = backoff or Backoff()
+        self.background_downloads = True
         while not stop.is_set():
             try:
                 self.round()

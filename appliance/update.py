@@ -18,7 +18,9 @@ Under the data directory (/var/lib/kasir):
     releases/trial.json        a release on trial: written before `current` switches
     releases/failed.json       versions that were rolled back, not installed again by themselves
     run/ready                  touched by the till at its first drawn login frame
-    updates/incoming/          bundles offered by the OMS (`kasir sync` drops them here)
+    updates/incoming/          bundles offered by the OMS: `kasir sync` downloads each to a
+                               hidden .kasir-<version>.bundle.part, checks its size and sha256
+                               and renames it kasir-<version>.bundle (what the path unit sees)
     updates/last.json          what happened to the last bundle, for the till and the OMS
 
 A bundle is a tar file: `manifest.json` (name, version, requirements, each wheel's sha256),
@@ -77,7 +79,9 @@ _VERSION = re.compile(
 
 def parse_version(text: str) -> tuple:
     """A sortable key for a PEP 440 version of the forms Kasir uses: 1.2.3, 1.2.3rc1,
-    1.2.3.post1, 1.2.3.dev4 (no epochs or local versions: a release never needs them)."""
+    1.2.3.post1, 1.2.3.dev4 (no epochs or local versions: a release never needs them).
+    `retail.versions` is the same rule for the OMS and the till; this copy exists because the
+    updater runs outside every release venv (tests/retail/test_versions.py keeps them equal)."""
     match = _VERSION.fullmatch(text.strip())
     if not match:
         raise UpdateError(f"version {text!r} is not a release version such as 1.2.3")
@@ -385,7 +389,7 @@ class Releases:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def _set_link(self, link: Path, version: str) -> None:
         """Point `link` at `version` in one rename(2): a power cut leaves the old or the new
@@ -395,7 +399,7 @@ class Releases:
             tmp.unlink()
         os.symlink(version, tmp)
         os.replace(tmp, link)
-        _fsync_dir(link.parent)
+        fsync_dir(link.parent)
 
     # installing
 
@@ -448,7 +452,7 @@ class Releases:
         (target / "manifest.json").write_bytes(manifest.raw)
         complete = target / ".complete"
         complete.write_text(manifest.version + "\n")
-        _fsync_dir(target)
+        fsync_dir(target)
         return target
 
     def _run(self, command: list[str], env: dict, what: str) -> None:
@@ -517,7 +521,7 @@ class Releases:
             return Outcome(version, "refused", f"the switch to {version} never happened")
         if self.wait_ready():
             self.trial_file.unlink()
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
             self.prune()
             self.log(f"{version} reached its login screen: update done")
             return Outcome(version, "installed", f"{version} reached its login screen")
@@ -529,7 +533,7 @@ class Releases:
         if version not in failed:
             self._write_json(self.failed_file, [*failed, version])
         self.trial_file.unlink()
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
         self.service.start()
         return Outcome(
             version, "rolled back", f"{version} did not reach its login screen; back on {previous}"
@@ -588,7 +592,8 @@ class Releases:
         return outcomes
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in `path` survive a power cut."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

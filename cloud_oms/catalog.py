@@ -292,6 +292,29 @@ def set_staff_active(staff_id: str, active: bool) -> Staff:
     return Staff.get_by_id(staff_id)
 
 
+def book_till_staff(store: Store, change) -> Staff:
+    """A staff change made on a till of `store` (a `retail.schema.StaffChanged`), saved as the
+    till sent it; the other tills of the store get it at their next pull. A new id becomes a
+    staff member of `store`. Refused: a staff member of another store, and one shared by every
+    store (the owner's to change here, not one store's till)."""
+    with atomic():
+        current = locked(Staff, Staff.id == change.staff_id).first()
+        if current is not None and current.store_id != store.id:
+            if current.store_id is None:
+                reason = "is shared by every store: change them at the OMS"
+            else:
+                reason = "belongs to another store"
+            raise CatalogError("staff_id", f"staff member {change.staff_id} {reason}")
+        return save_staff(
+            id=change.staff_id,
+            name=change.name,
+            pin_hash=change.pin_hash,
+            role=change.role,
+            store=store,
+            active=change.active,
+        )
+
+
 def save_promotion(
     *,
     name: str,

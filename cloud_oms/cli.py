@@ -10,16 +10,22 @@
     $ kasir-oms import-catalog products.csv --store JKT1
     $ kasir-oms add-channel shop --kind online --store JKT1
     $ kasir-oms create-api-key shop
+    $ kasir-oms release add dist/kasir-0.2.0.bundle      # offered to tills running older ones
+    $ kasir-oms release list
+    $ kasir-oms release withdraw 0.2.0
     $ kasir-oms serve --host 0.0.0.0 --port 8000 --workers 4 --migrate
     $ kasir-oms worker
 
-The database is `--database-url`, else `DATABASE_URL`, else `sqlite:///./kasir-oms.sqlite3`.
+The database is `--database-url`, else `DATABASE_URL`, else `sqlite:///./kasir-oms.sqlite3`;
+the OMS's files (release bundles) `--data-dir`, else `KASIR_OMS_DATA_DIR`, else the SQLite
+database's directory.
 Exit status: 0 done, 1 refused (the message names the field and the reason), 2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import os
 import signal
@@ -45,6 +51,8 @@ def _connect(args) -> Settings:
         database = dbmod.connect(settings.database_url)
     except (ConfigError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    if args.data_dir:
+        settings = dataclasses.replace(settings, data_dir=args.data_dir)
     if args.command != "migrate" and not getattr(args, "migrate", False):
         version = migrations.current_version(database)
         if version < migrations.LATEST:
@@ -85,6 +93,9 @@ def cmd_serve(args) -> None:
     if args.migrate:
         migrations.migrate(dbmod.db.obj)
     dbmod.disconnect()
+    if args.data_dir:
+        # The app's workers read their settings from the environment, as they do the database.
+        os.environ["KASIR_OMS_DATA_DIR"] = args.data_dir
     uvicorn.run(
         "cloud_oms.api.app:create_app",
         factory=True,
@@ -189,6 +200,38 @@ def cmd_create_api_key(args) -> None:
     print(secret)
 
 
+def _files_dir(args) -> Path:
+    try:
+        return args.settings.files_dir()
+    except ConfigError as exc:
+        raise CliError(f"{exc} (or pass --data-dir)") from None
+
+
+def cmd_release(args) -> None:
+    from . import releases
+
+    if args.release_cmd == "add":
+        release = releases.add(Path(args.bundle), _files_dir(args))
+        print(
+            f"release {release.version} stored as {release.filename} ({release.size} bytes, "
+            f"sha256 {release.sha256}); offered to tills running an older version"
+        )
+    elif args.release_cmd == "withdraw":
+        release = releases.withdraw(args.version)
+        print(f"release {release.version} withdrawn: no longer offered or served to tills")
+    else:
+        rows = releases.listing()
+        if not rows:
+            print("no releases stored")
+        offered = next((r for r in rows if r.active), None)
+        for r in rows:
+            state = "offered" if r is offered else ("active" if r.active else "withdrawn")
+            print(
+                f"{r.version}\t{state}\t{r.size}\t{r.sha256}\t{r.added_at:%Y-%m-%d %H:%M}"
+                f"\t{r.filename}"
+            )
+
+
 def cmd_worker(args) -> None:
     from . import notifications
 
@@ -206,6 +249,7 @@ def cmd_worker(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kasir-oms", description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="overrides DATABASE_URL")
+    parser.add_argument("--data-dir", help="overrides KASIR_OMS_DATA_DIR (release bundles)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("serve", help="run the web service")
@@ -272,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("channel")
     p.set_defaults(func=cmd_create_api_key)
 
+    p = sub.add_parser("release", help="till releases offered to the tills")
+    rsub = p.add_subparsers(dest="release_cmd", required=True, metavar="ACTION")
+    r = rsub.add_parser("add", help="store a signed bundle (image/make_bundle.py) and offer it")
+    r.add_argument("bundle", help="the .bundle file")
+    rsub.add_parser("list", help="stored releases, newest first")
+    r = rsub.add_parser("withdraw", help="stop offering and serving a release")
+    r.add_argument("version")
+    p.set_defaults(func=cmd_release)
+
     p = sub.add_parser("worker", help="deliver customer notifications")
     p.add_argument("--once", action="store_true", help="one batch, then exit")
     p.add_argument("--poll", type=float, default=1.0, help="seconds between idle polls")
@@ -282,12 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .admin import AdminError
     from .catalog import CatalogError
+    from .releases import ReleaseError
 
     args = build_parser().parse_args(argv)
     try:
-        _connect(args)
+        args.settings = _connect(args)
         args.func(args)
-    except (CliError, AdminError, CatalogError) as exc:
+    except (CliError, AdminError, CatalogError, ReleaseError) as exc:
         print(f"kasir-oms {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -17,6 +17,9 @@ Variables
   `KASIR_OMS_ENROL_WINDOW` seconds (defaults 10 per 600).
 - `KASIR_OMS_USER_TOKEN_TTL`: staff token lifetime in seconds (default 8 hours).
 - `KASIR_OMS_STALE_AFTER`: seconds without a heartbeat before a till counts as not seen lately.
+- `KASIR_OMS_DATA_DIR`: the OMS's own files; till release bundles go in its `releases/`
+  (`kasir-oms release add`). Default: the SQLite database's directory; with PostgreSQL it has
+  no default and must be set (every OMS machine needs the same files there).
 - `SMTP_HOST`, `SMTP_PORT`, `SMTP_USER`, `SMTP_PASSWORD`, `SMTP_FROM`, `SMTP_STARTTLS`: mail.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///./kasir-oms.sqlite3"
 
@@ -73,6 +77,7 @@ class Settings:
     smtp_password: str | None = None
     smtp_from: str = "kasir@localhost"
     smtp_starttls: bool = True
+    data_dir: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -95,4 +100,19 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD") or None,
             smtp_from=env.get("SMTP_FROM") or cls.smtp_from,
             smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+            data_dir=env.get("KASIR_OMS_DATA_DIR") or None,
+        )
+
+    def files_dir(self) -> Path:
+        """Where the OMS keeps files of its own: `KASIR_OMS_DATA_DIR`, else the directory of
+        the SQLite database. PostgreSQL has no file to sit next to, and guessing (the working
+        directory) would let `kasir-oms release add` and the web service disagree."""
+        if self.data_dir:
+            return Path(self.data_dir).absolute()
+        url = self.database_url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            return Path(url[len("sqlite:///") :]).absolute().parent
+        raise ConfigError(
+            "KASIR_OMS_DATA_DIR is not set: with this database the OMS has no default "
+            "directory for its files (release bundles); set it, e.g. /var/lib/kasir-oms"
         )

@@ -19,8 +19,9 @@ For every event, in order:
 - `depends_on` naming an event that is not accepted (rejected, or unknown to the store) →
   `rejected` with that event's id and why;
 - otherwise booked through `cloud_oms.orders` (sale → completed store order, refund → return,
-  order.collected / order.paid → the pickup order; shifts, cash and audit events are kept as
-  received) and `accepted`. A booking that raises is `rejected` with its message.
+  order.collected / order.paid → the pickup order; staff.changed → the store's staff member,
+  which the store's tills then pull; shifts, cash and audit events are kept as received) and
+  `accepted`. A booking that raises is `rejected` with its message.
 
 Rejected events are stored (one row per distinct content) for the owner to see; a till that
 re-sends a rejected event gets it evaluated again, so one rejected for a missing dependency is
@@ -67,7 +68,7 @@ from retail.schema import (
     event_digest,
 )
 
-from . import orders
+from . import catalog, orders
 from .db import atomic, db, is_postgres
 from .models.core import Store, SyncEvent, Terminal
 
@@ -485,6 +486,8 @@ def _dispatch(store: Store, term: Terminal, event: Event) -> None:
         orders.mark_collected(payload.order_id, f"terminal:{term.code}", store=store)
     elif payload.type == "order.paid":
         orders.record_till_payment(store, term, payload, event)
+    elif payload.type == "staff.changed":
+        catalog.book_till_staff(store, payload)
     # shift.opened, shift.closed, cash.moved, audit.recorded: the stored event is the record.
 
 
@@ -511,7 +514,12 @@ def sequence_gaps(terminal_id: str, limit: int = 100) -> list[tuple[int, int]]:
 
 def payload_of(raw: bytes) -> dict:
     """The payload of a stored event, as the till wrote it."""
-    return json.loads(raw)["payload"]
+    return event_of(raw)["payload"]
+
+
+def event_of(raw: bytes) -> dict:
+    """A stored event, as the till wrote it."""
+    return json.loads(raw)
 
 
 def stored_sale(store: Store, receipt_no: str) -> SyncEvent | None:

@@ -1,16 +1,17 @@
 """Versioned schema migrations, recorded in a `schema_version` table.
 
     $ kasir-oms migrate
-    schema version 0 -> 3
+    schema version 0 -> 4
 
     >>> migrate(database)                                         # doctest: +SKIP
-    3
+    4
 
 Version 1 is frozen SQL (`cloud_oms/sql/v1.<dialect>.sql`), never `create_tables()` of the
 current models: an old database and a new one must end up with the same schema whatever the
 models say today. Each later version is a function run in its own transaction with the
-version bump. `tests/oms/test_migrations.py` checks that a migrated database has every column
-the models declare, so a model change without a migration fails the suite.
+version bump; one that creates tables runs frozen SQL too (`v4.<dialect>.sql`: till
+releases). `tests/oms/test_migrations.py` checks that a migrated database has every column the
+models declare, so a model change without a migration fails the suite.
 
 Until the first release the frozen SQL may be regenerated from the models
 (`python -m cloud_oms.migrations freeze`); it leaves out the columns later versions add
@@ -47,10 +48,14 @@ def _statements(text: str) -> list[str]:
     return [s.strip() for s in text.split(";\n") if s.strip()]
 
 
-def _v1(database: Database) -> None:
-    path = SQL_DIR / f"v1.{_dialect(database)}.sql"
+def _run_frozen(database: Database, version: int) -> None:
+    path = SQL_DIR / f"v{version}.{_dialect(database)}.sql"
     for statement in _statements(path.read_text()):
         database.execute_sql(statement)
+
+
+def _v1(database: Database) -> None:
+    _run_frozen(database, 1)
 
 
 def _v2(database: Database) -> None:
@@ -59,6 +64,11 @@ def _v2(database: Database) -> None:
 
     for statement in schema_sql(database, [TerminalHeartbeat]):
         database.execute_sql(statement)
+
+
+def _v4(database: Database) -> None:
+    """Till releases the OMS offers (`kasir-oms release add`)."""
+    _run_frozen(database, 4)
 
 
 # Columns later versions add to tables of version 1: (version, table, column, SQL type). The
@@ -86,6 +96,7 @@ MIGRATIONS: list[tuple[int, Callable[[Database], None]]] = [
     (1, _v1),
     (2, _v2),
     (3, _add_columns(3)),  # Store.address, Store.npwp: the seller on invoices
+    (4, _v4),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -94,8 +105,9 @@ def models_of_v1() -> list:
     """The models version 1 creates: all of them but those later versions add."""
     from .models import ALL_MODELS
     from .models.core import TerminalHeartbeat
+    from .models.releases import Release
 
-    return [m for m in ALL_MODELS if m is not TerminalHeartbeat]
+    return [m for m in ALL_MODELS if m not in (TerminalHeartbeat, Release)]
 
 
 @contextlib.contextmanager

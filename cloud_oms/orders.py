@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -35,7 +36,15 @@ from retail.ids import iso, token, utcnow
 from retail.ids import uuid7 as _new_id
 from retail.money import allocate
 from retail.pricing import stock_quantity
-from retail.schema import Event, OrderPaid, SaleCompleted, SaleRefunded
+from retail.schema import (
+    Event,
+    OrderPaid,
+    RefundedMoney,
+    RefundedUnits,
+    RefundRecord,
+    SaleCompleted,
+    SaleRefunded,
+)
 from retail.tax import DEFAULT_TAX_CODES, TaxCode, line_tax
 
 from . import invoices, notifications, state
@@ -61,6 +70,8 @@ from .models.stock import StockLevel, StockMovement
 # Bounds that keep every sum inside a 64-bit column: Rp1.000.000.000.000.000 per order.
 MAX_AMOUNT = 10**15
 MAX_QTY = 10**6
+
+log = logging.getLogger(__name__)
 
 
 class OrderError(ValueError):
@@ -546,7 +557,62 @@ def book_store_refund(
         order.save(only=[Order.refunded_total])
         _after_return(order, actor)
         state.settle_payment(order, actor, note=f"refund {refund.receipt_no}")
+        over = over_refunded_lines(order)
+        if over:
+            # Two tills refunded the same goods (one offline, or both at once): the money
+            # went back at the counter, so the refund is booked and the owner told.
+            text = f"OVER-REFUNDED by refund {refund.receipt_no}: " + "; ".join(over)
+            state.remark(order, actor, text)
+            log.warning("order %s %s", order.number, text)
         return ret
+
+
+def over_refunded_lines(order: Order) -> list[str]:
+    """Lines of `order` refunded more times than sold, in words."""
+    return [
+        f"line {ln.line_no} {ln.name}: {ln.returned_qty} refunded of {ln.qty} sold"
+        for ln in _lines(order)
+        if ln.returned_qty > ln.qty
+    ]
+
+
+def over_refunded_orders():
+    """A subquery of the ids of orders with a line refunded more than sold."""
+    return OrderLine.select(OrderLine.order).where(OrderLine.returned_qty > OrderLine.qty)
+
+
+def refunds_of_sale(sale_id: str) -> list[RefundRecord]:
+    """Every refund and return booked against a till sale, for a till asked to refund it: the
+    units per sale line and the money per tender that went back."""
+    order = Order.get_or_none(Order.sale_id == sale_id)
+    if order is None:
+        return []
+    records = []
+    for ret in Return.select().where(Return.order == order.id).order_by(Return.created_at):
+        units = [
+            RefundedUnits(sale_line_id=rl.order_line.source_line_id, qty=rl.qty)
+            for rl in ReturnLine.select(ReturnLine, OrderLine)
+            .join(OrderLine)
+            .where(ReturnLine.ret == ret.id)
+            if rl.order_line.source_line_id and rl.qty > 0
+        ]
+        money = [
+            RefundedMoney(tender=p.method, amount=p.amount)
+            for p in Payment.select().where(
+                (Payment.order == order.id)
+                & (Payment.kind == "refund")
+                & (Payment.return_ref == ret.id)
+            )
+        ]
+        records.append(
+            RefundRecord(
+                refund_id=ret.source_refund_id or ret.id,
+                receipt_no=ret.number,
+                lines=units,
+                payments=money,
+            )
+        )
+    return records
 
 
 def _refundable_payment(order: Order, method: str | None) -> str | None:
@@ -594,6 +660,8 @@ def _return_stock(order, line, qty, disposition, actor, return_id, at=None) -> N
 
 
 def _after_return(order: Order, actor: str) -> None:
+    if order.status == "returned":
+        return  # everything came back before: this return is an over-refund, flagged apart
     lines = _lines(order)
     done = all(ln.returned_qty >= ln.qty for ln in lines)
     state.transition(order, "returned" if done else "partially_returned", actor)

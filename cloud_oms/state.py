@@ -154,6 +154,11 @@ def settle_payment(order: Order, actor: str, note: str = "") -> str:
     return wanted
 
 
+def remark(order: Order, actor: str, note: str) -> None:
+    """Put a note on the order's timeline without moving it (e.g. an over-refund)."""
+    _record(order, "status", order.status, order.status, actor, note)
+
+
 def _record(order: Order, machine: str, old: str | None, new: str, actor: str, note: str) -> None:
     OrderTransition.create(
         order=order.id, machine=machine, from_state=old, to_state=new, actor=actor, note=note

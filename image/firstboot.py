@@ -70,7 +70,8 @@ class Report:
             out.append(f"NOT APPLIED {p['key']}{where}: {p['message']}")
         if self.manager_pin:
             out.append(
-                f"manager PIN: {self.manager_pin} (for the first login; change it on the till)"
+                f"manager PIN: {self.manager_pin} (for the first login; the till's login screen "
+                "shows it until that manager changes it with Change my PIN)"
             )
         return out
 

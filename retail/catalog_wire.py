@@ -10,12 +10,26 @@ Money in minor units; stock of items sold by weight in grams; ids UUIDv7.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from .ids import is_uuid7
 from .pins import is_secret_hash
+
+
+def _pin_hash(value: str) -> str:
+    if not is_secret_hash(value):
+        raise ValueError("pin_hash is not scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>")
+    return value
+
+
+# A staff member's PIN as it travels: its slow hash (retail.pins), never the PIN.
+PinHash = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="scrypt$n$r$p$salt$hash"),
+    AfterValidator(_pin_hash),
+]
 
 
 class _Wire(BaseModel):
@@ -87,15 +101,8 @@ class StaffWire(_Wire):
     id: str = Field(min_length=36, max_length=36)
     name: str = Field(min_length=1, max_length=120)
     role: Literal["cashier", "manager"] = "cashier"
-    pin_hash: str = Field(min_length=1, max_length=200, description="scrypt$n$r$p$salt$hash")
+    pin_hash: PinHash
     active: bool = True
-
-    @field_validator("pin_hash")
-    @classmethod
-    def _hash(cls, value: str) -> str:
-        if not is_secret_hash(value):
-            raise ValueError("pin_hash is not scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>")
-        return value
 
 
 class StockWire(_Wire):

@@ -48,7 +48,7 @@ class TenderRow:
 
 @dataclass(frozen=True)
 class Receipt:
-    kind: Literal["sale", "refund", "report"]
+    kind: Literal["sale", "refund", "report", "pickup"]
     store_name: str
     receipt_no: str
     issued_at: str  # local time, already formatted for the locale
@@ -106,6 +106,11 @@ LABELS = {
         "npwp": "NPWP",
         "customer": "Pelanggan",
         "ereceipt": "Struk digital",
+        "pickup": "PEMBAYARAN PESANAN",
+        "order": "Pesanan",
+        "order_total": "Total pesanan",
+        "paid_before": "Sudah dibayar",
+        "paid_now": "DIBAYAR",
     },
     "en": {
         "subtotal": "Subtotal",
@@ -124,6 +129,11 @@ LABELS = {
         "npwp": "Tax no",
         "customer": "Customer",
         "ereceipt": "E-receipt",
+        "pickup": "ORDER PAYMENT",
+        "order": "Order",
+        "order_total": "Order total",
+        "paid_before": "Paid before",
+        "paid_now": "PAID",
     },
 }
 
@@ -231,6 +241,9 @@ def layout(receipt: Receipt, columns: int = 42) -> list[Row]:
             add(f"{lab['refund_of']}: {receipt.refers_to}")
     if receipt.kind == "report":
         center(receipt.receipt_no, "center-bold")
+    elif receipt.kind == "pickup":
+        center(lab["pickup"], "center-bold")
+        add(f"{lab['order']}: {receipt.receipt_no}")
     else:
         add(f"{lab['receipt']}: {receipt.receipt_no}")
     add(receipt.issued_at)
@@ -239,7 +252,22 @@ def layout(receipt: Receipt, columns: int = 42) -> list[Row]:
         add(f"{lab['customer']}: {receipt.customer}")
     add("", "rule")
 
-    if receipt.kind == "report":
+    if receipt.kind == "pickup":
+        # The order's goods were priced and taxed by the OMS when it was placed: this slip
+        # lists them and proves the balance paid at the counter.
+        for line in receipt.lines:
+            add(f"{line.qty_text} {line.name}".strip())
+        add("", "rule")
+        add(two_cols(lab["order_total"], amount(receipt.subtotal), columns))
+        if receipt.subtotal != receipt.total:
+            add(two_cols(lab["paid_before"], amount(receipt.subtotal - receipt.total), columns))
+        add(two_cols(lab["paid_now"], format_money(receipt.total, cur, loc), columns), "bold")
+        for tender in receipt.tenders:
+            label = tender.label + (f" ({tender.reference})" if tender.reference else "")
+            add(two_cols(label, amount(tender.amount), columns))
+        if receipt.change:
+            add(two_cols(lab["change"], amount(receipt.change), columns), "bold")
+    elif receipt.kind == "report":
         for label, value in receipt.report_rows:
             if not label and not value:
                 add("", "rule")

@@ -12,6 +12,11 @@ re-deliveries by the SHA-256 of the bytes as sent (`event_digest`).
 Amounts are integers in the currency's minor unit; weights are integer grams. Bump
 SCHEMA_VERSION on any change that an older OMS could not read; the OMS rejects versions it does
 not know with a reason, and the till quarantines them.
+
+A new event type is not such a change: the envelope and every older payload stay as they
+were, and an OMS that predates the type already rejects that event alone, by its unknown
+`type`, with a reason (and the till quarantines it). A version bump there would make that OMS
+refuse every event and heartbeat of an updated till instead, sales included.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pydantic import (
     model_validator,
 )
 
+from .catalog_wire import PinHash
 from .ids import is_uuid7
 
 SCHEMA_VERSION = 1
@@ -151,6 +157,37 @@ class SaleRefunded(WireModel):
     tax_total: Money
 
 
+class RefundedUnits(WireModel):
+    sale_line_id: Id
+    qty: int = Field(ge=1)
+
+
+class RefundedMoney(WireModel):
+    tender: str
+    amount: Money = Field(ge=0, description="paid back with this tender")
+
+
+class RefundRecord(WireModel):
+    """A refund the OMS holds against a sale: a till's (`refund_id` is the till's refund id)
+    or a return booked at the OMS (its return id)."""
+
+    refund_id: str = Field(min_length=1, max_length=36)
+    receipt_no: str
+    lines: list[RefundedUnits]
+    payments: list[RefundedMoney]
+
+
+class StoreSale(WireModel):
+    """Another till's sale as the OMS holds it, for a refund at any till of the store: the
+    payload exactly as its till sent it, who sent it, and what was refunded of it since."""
+
+    event_id: Id
+    terminal: str
+    occurred_at: AwareDatetime
+    sale: SaleCompleted
+    refunds: list[RefundRecord] = Field(default_factory=list)
+
+
 # --- shifts and cash --------------------------------------------------------------------------
 
 
@@ -217,6 +254,19 @@ class AuditRecorded(WireModel):
     detail: dict = Field(default_factory=dict)
 
 
+class StaffChanged(WireModel):
+    """A staff member as the till holds them after a change made there (added, PIN changed or
+    reset, deactivated or reactivated): the whole record, so that the last event delivered is
+    the state. The scrypt hash travels, never the PIN."""
+
+    type: Literal["staff.changed"] = "staff.changed"
+    staff_id: Id
+    name: str = Field(min_length=1, max_length=120)
+    role: Literal["cashier", "manager"]
+    pin_hash: PinHash
+    active: bool
+
+
 Payload = Annotated[
     SaleCompleted
     | SaleRefunded
@@ -225,7 +275,8 @@ Payload = Annotated[
     | CashMoved
     | OrderCollected
     | OrderPaid
-    | AuditRecorded,
+    | AuditRecorded
+    | StaffChanged,
     Field(discriminator="type"),
 ]
 
@@ -238,6 +289,7 @@ EVENT_TYPES = (
     "order.collected",
     "order.paid",
     "audit.recorded",
+    "staff.changed",
 )
 
 
@@ -339,3 +391,22 @@ class EnrolResponse(WireModel):
     token: str
     last_seq: int
     last_receipt_seq: int
+
+
+# --- till releases ----------------------------------------------------------------------------
+
+
+class ReleaseOffer(BaseModel):
+    """A newer till release the OMS offers in its heartbeat answer. `url` is a path on the
+    same OMS (the till fetches it with its own token, so never from another host); `sha256`
+    and `size` check the download, while the bundle's signature is checked by the till's
+    updater, not trusted from the OMS."""
+
+    # Not WireModel's extra="forbid": a later OMS may say more about a release, and a till
+    # must not stop updating because of a field it does not know.
+    model_config = ConfigDict(frozen=True)
+
+    version: str = Field(min_length=1, max_length=40, pattern=r"^[0-9][0-9a-z.]*$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=1)
+    url: str = Field(pattern=r"^/[^/]", max_length=200)

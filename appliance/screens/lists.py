@@ -9,9 +9,8 @@ from .. import customers, parking
 from ..cart import CartError
 from ..customers import CustomerError
 from ..i18n import _, explain, f_
-from ..receipts import local_time
+from ..receipts import local_time, tender_label
 from . import load_kv
-from .dialogs import ask_amount
 from .login import TillScreen
 
 
@@ -71,14 +70,34 @@ class ParkedScreen(TillScreen):
 
 class PickupScreen(TillScreen):
     """Orders placed online or by phone, waiting to be collected here. They come from the OMS
-    (through `appliance.oms_link`), on a worker thread."""
+    (through `appliance.oms_link`), on a worker thread. Their balance is paid on the payment
+    screen, which comes back here with what it took (`paid`)."""
 
     message = StringProperty("")
     loading = BooleanProperty(False)
     orders = ListProperty([])
+    paid_text = StringProperty("")
 
-    def enter(self, **_kwargs) -> None:
+    def enter(self, paid=None, **_kwargs) -> None:
+        self.paid = paid
+        self.refresh()
         self.load()
+
+    def refresh(self) -> None:
+        paid = getattr(self, "paid", None)
+        if paid is None:
+            self.paid_text = ""
+            return
+        money = self.app.money
+        text = f_(
+            "Order {no} paid: {tender} {amount}",
+            no=paid.number,
+            tender=tender_label(paid.tender, self.app.lang),
+            amount=money(paid.amount),
+        )
+        if paid.tender == "cash":
+            text += "\n" + f_("Change: {amount}", amount=money(paid.change))
+        self.paid_text = text
 
     def load(self) -> None:
         self.orders = []
@@ -116,28 +135,7 @@ class PickupScreen(TillScreen):
             )
 
     def take_payment(self, order) -> None:
-        link = self.till.oms
-
-        def cash(amount: int):
-            if amount < order.due:
-                raise ValueError(
-                    f_("Not enough: {amount} is due", amount=self.app.money(order.due))
-                )
-
-            def paid(_result):
-                self.app.open_drawer("pickup_cash", ref=order.number)
-                self.app.notify(
-                    f_("Change: {amount}", amount=self.app.money(amount - order.due)), "ok", 8
-                )
-                self.load()
-
-            self.app.net.submit(
-                lambda: link.take_payment(order.order_id, "cash", order.due, None),
-                paid,
-                self._failed,
-            )
-
-        ask_amount(f_("Cash for order {no}", no=order.number), cash)
+        self.app.go("payment", order=order)
 
     def collected(self, order) -> None:
         link, staff_id = self.till.oms, self.till.staff.id

@@ -1,5 +1,5 @@
 """Manager functions: no-sale, cash in and out, X report, closing the shift with a blind count
-and its Z report, training mode, reprints and the print queue."""
+and its Z report, training mode, reprints and the print queue (staff: `staff_admin`)."""
 
 from __future__ import annotations
 

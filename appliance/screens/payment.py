@@ -3,9 +3,18 @@ over several tenders; then the change, large, and the receipt's print state.
 
 The sale commits on the UI thread (one short SQLite transaction); the receipt is rendered and
 queued on a worker, and the drawer pulses on the drawer service's thread, only for cash. A
-printer that is offline never holds the sale up: the receipt waits in the queue."""
+printer that is offline never holds the sale up: the receipt waits in the queue.
+
+The same screen takes the balance of a pickup order (`app.go("payment", order=...)`), with the
+same tenders, but in one of them for the whole balance (the OMS link records one tender per
+`order.paid` event) and without cash rounding (the OMS settles the order only once it has been
+paid its total: a balance rounded down for cash would leave it open). The cashier then goes
+back to the pickup orders, which show what was paid and the change; a slip for the customer is
+printed (`receipts.pickup_receipt`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from kivy.clock import Clock
 from kivy.properties import (
@@ -28,6 +37,16 @@ from .login import TillScreen
 from .widgets import TButton
 
 QUICK_STEPS = (5_000, 10_000, 50_000, 100_000)
+
+
+@dataclass(frozen=True)
+class OrderPayment:
+    """A pickup order's balance just paid here, for the pickup screen to tell."""
+
+    number: str
+    tender: str
+    amount: int
+    change: int = 0
 
 
 class TenderRow(BoxLayout):
@@ -58,9 +77,15 @@ class PaymentScreen(TillScreen):
     message = StringProperty("")
     qris_ready = BooleanProperty(False)
     qris_texture = ObjectProperty(None, allownone=True)
+    qris_payload = StringProperty("")  # what the code on the screen holds
     card_amount = NumericProperty(0)
+    order = ObjectProperty(None, allownone=True)  # a pickup order (oms_link.PickupOrder)
+    order_text = StringProperty("")
+    paying = BooleanProperty(False)  # a pickup payment is being recorded on the worker
 
-    def enter(self, **_kwargs) -> None:
+    def enter(self, order=None, **_kwargs) -> None:
+        self.order = order
+        self.paying = False
         self.tenders = []
         self.message = ""
         self.tab = "cash"
@@ -68,7 +93,7 @@ class PaymentScreen(TillScreen):
         self.ids.cash.value = ""
         self.ids.card_ref.text = ""
         self.ids.qris_ref.text = ""
-        self.total = self.till.cart.priced().total
+        self.total = order.due if order is not None else self.till.cart.priced().total
         self.recompute()
 
     def refresh(self) -> None:
@@ -81,16 +106,21 @@ class PaymentScreen(TillScreen):
         cash = sum(t.amount for t in self.tenders if t.tender == "cash")
         return external, cash
 
+    def _rounded(self, amount: int) -> int:
+        # A pickup order's balance is owed to the OMS to the rupiah: no cash rounding.
+        return amount if self.order is not None else self.app.round_cash(amount)
+
     def cash_due(self) -> int:
         """What cash still has to settle: the rest after card/QRIS, rounded to the cash step."""
         external, cash = self._split()
-        return max(0, self.app.round_cash(self.total - external) - cash)
+        return max(0, self._rounded(self.total - external) - cash)
 
     def recompute(self) -> None:
         external, cash = self._split()
         rest = self.total - external - cash
         self.due = max(0, rest)
         money = self.app.money
+        self.order_text = self._order_text()
         self.tender_rows = [
             (i, tender_label(t.tender, self.app.lang), money(t.amount), t.reference or "")
             for i, t in enumerate(self.tenders)
@@ -112,6 +142,17 @@ class PaymentScreen(TillScreen):
                 "due": money(self.due),
             }
         )
+
+    def _order_text(self) -> str:
+        order = self.order
+        if order is None:
+            return ""
+        parts = [f_("Pickup order {no}", no=order.number)]
+        if order.customer:
+            parts.append(order.customer)
+        if order.paid:
+            parts.append(f_("paid online {amount}", amount=self.app.money(order.paid)))
+        return " \u00b7 ".join(parts)
 
     def on_tender_rows(self, _instance, rows) -> None:
         box = self.ids.tender_list
@@ -135,6 +176,7 @@ class PaymentScreen(TillScreen):
             self.message = explain(exc)
             payload = None
         self.qris_ready = payload is not None
+        self.qris_payload = payload or ""
         self.qris_texture = qr_texture(payload) if payload else None
         if payload:
             self.app.show_customer(
@@ -163,6 +205,9 @@ class PaymentScreen(TillScreen):
         if amount <= 0:
             self.message = _("Type the cash the customer gives, or touch a quick-cash amount")
             return
+        if self.order is not None:
+            self.pay_order("cash", amount)
+            return
         self.ids.cash.value = ""
         self.tenders = [*self.tenders, TenderInput("cash", amount)]
         self.settle_if_paid()
@@ -182,8 +227,11 @@ class PaymentScreen(TillScreen):
                 b=self.app.money(self.due),
             )
             return
-        field.text = ""
         self.app.hide_keyboard()
+        if self.order is not None:
+            self.pay_order(tender, amount, reference)
+            return
+        field.text = ""
         self.tenders = [*self.tenders, TenderInput(tender, amount, reference)]
         self.settle_if_paid()
 
@@ -210,7 +258,7 @@ class PaymentScreen(TillScreen):
     def settle_if_paid(self) -> None:
         external, cash = self._split()
         if cash:
-            paid = cash >= self.app.round_cash(self.total - external)
+            paid = cash >= self._rounded(self.total - external)
         else:
             paid = external >= self.total
         self.recompute()
@@ -234,7 +282,67 @@ class PaymentScreen(TillScreen):
             self.app.open_drawer("cash_sale", ref=done.receipt_no, training=done.training)
         self.app.go("done", sale=done)
 
+    # -- a pickup order's balance ---------------------------------------------------------------
+
+    def pay_order(self, tender: str, given: int, reference: str | None = None) -> None:
+        """Record the whole balance of the pickup order in one tender (`given`: the cash handed
+        over, or the amount charged), through the OMS link on its worker."""
+        if self.paying:
+            return  # a second touch while the first payment is being recorded
+        order, due = self.order, self.total
+        if given < due:
+            self.message = f_("Not enough: {amount} is due", amount=self.app.money(due))
+            self.app.beep("error")
+            return
+        self.paying = True
+        self.message = _("Recording the payment…")
+        link, staff_id = self.till.oms, self.till.staff.id
+        tendered = given if tender == "cash" else due
+        self.app.net.submit(
+            lambda: link.take_payment(
+                order.order_id, tender, due, reference, staff_id, tendered=tendered
+            ),
+            lambda shown: self._order_paid(
+                OrderPayment(order.number, tender, due, given - due), shown, reference
+            ),
+            self._order_not_paid,
+        )
+
+    def _order_paid(self, paid: OrderPayment, order, reference: str | None) -> None:
+        self.paying = False
+        if paid.tender == "cash":
+            self.app.open_drawer("pickup_cash", ref=paid.number)
+        till = self.till
+        slip = dict(
+            tender=paid.tender,
+            amount=paid.amount,
+            tendered=paid.amount + paid.change,
+            reference=reference,
+        )
+        self.app.local.submit(lambda: till.print_pickup(order, **slip))
+        self.app.show_customer(
+            {
+                "view": "done",
+                "total_label": _("Total"),
+                "total": self.app.money(paid.amount),
+                "change_label": _("Change"),
+                "change": self.app.money(paid.change),
+                "thanks": _("Thank you!"),
+            }
+        )
+        self.app.go("pickup", paid=paid)
+
+    def _order_not_paid(self, exc) -> None:
+        self.paying = False
+        self.message = explain(exc)
+        self.app.beep("error")
+
     def back(self) -> None:
+        if self.paying:
+            return
+        if self.order is not None:
+            self.app.go("pickup")
+            return
         if self.tenders:
             self.message = _("Remove the payments taken first (✕), or finish the payment")
             return

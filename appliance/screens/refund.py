@@ -24,6 +24,10 @@ from .login import TillScreen
 REASONS = ("Damaged", "Wrong item", "Changed mind")
 
 
+def _quiet(_exc) -> None:
+    """An own sale needs no answer from the OMS: offline, the till's own knowledge stands."""
+
+
 class RefundLineRow(BoxLayout):
     line_no = NumericProperty(0)
     name = StringProperty("")
@@ -86,6 +90,19 @@ class RefundScreen(TillScreen):
         except refunds.RefundError:
             self._ask_oms(number)
             return
+        if sale.origin is not None:
+            # another till's sale refunded here before: what was refunded of it since (there
+            # or at a third till) is known only to the OMS
+            self._ask_oms(number)
+            return
+        self._choose(sale)
+        # Our own sale is refunded with what this till knows, online or not; when the OMS
+        # answers, refunds other tills made of it are taken in before the refund is booked.
+        if self.till.oms.status().enrolled:
+            link = self.till.oms
+            self.app.net.submit(lambda: link.remote_sale(number), self._refreshed, _quiet)
+
+    def _choose(self, sale) -> None:
         self.sale = sale
         self.chosen = {line.line_no: 0 for line in sale.lines}
         self.to = "original"
@@ -100,14 +117,27 @@ class RefundScreen(TillScreen):
         self.app.net.submit(lambda: link.remote_sale(number), self._remote, self._no_remote)
 
     def _remote(self, remote) -> None:
-        # The link returns another till's sale once the sync service provides it; refunding
-        # it is the sync issue's part (it books the refund against the OMS's copy).
         self.looking = False
-        self.message = f_(
-            "Receipt {no} is a sale of {till}: refund it there",
-            no=remote.receipt_no,
-            till=remote.till,
-        )
+        try:
+            sale = refunds.adopt_remote(remote)
+        except refunds.RefundError as exc:
+            self.message = explain(exc)
+            self.app.beep("error")
+            return
+        self.message = ""
+        self._choose(sale)
+
+    def _refreshed(self, remote) -> None:
+        if self.sale is None or self.sale.receipt_no != remote.sale.receipt_no:
+            return  # the cashier moved on
+        try:
+            sale = refunds.adopt_remote(remote)
+        except refunds.RefundError:
+            return
+        left = {line.line_no: line.left for line in sale.lines}
+        self.sale = sale
+        self.chosen = {no: min(qty, left.get(no, 0)) for no, qty in self.chosen.items()}
+        self._show()
 
     def _no_remote(self, exc) -> None:
         self.looking = False
@@ -158,6 +188,8 @@ class RefundScreen(TillScreen):
             total=money(sale.total),
             tenders=tenders,
         )
+        if sale.origin is not None:
+            self.info += " · " + f_("sold at till {till}", till=sale.origin)
         rows, total = [], 0
         for line in sale.lines:
             qty = self.chosen.get(line.line_no, 0)

@@ -472,6 +472,11 @@ class SaleScreen(TillScreen):
             _("Manager functions"), lambda approver: self.app.go("manager", approver=approver)
         )
 
+    def change_pin(self) -> None:
+        from .staff_admin import change_my_pin  # its kv only when someone asks
+
+        change_my_pin()
+
     def logout(self) -> None:
         cart = self.till.cart
         if cart.empty:

@@ -87,11 +87,30 @@ V3 = [
     'CREATE INDEX "audit_action_at" ON "audit" ("action", "at")',
 ]
 
+# v4: sales of other tills of the store, copied from the OMS to refund them here. Such a sale
+# belongs to no shift or staff member of this till (NULL), and says which till sold it. SQLite
+# cannot drop NOT NULL in place: the table is rebuilt (foreign keys off meanwhile, checked at
+# the end of the same transaction).
+V4 = [
+    'CREATE TABLE "sale_v4" ("id" VARCHAR(36) NOT NULL PRIMARY KEY, "receipt_no" VARCHAR(255) NOT NULL, "receipt_seq" INTEGER NOT NULL, "shift_id" VARCHAR(36), "staff_id" VARCHAR(36), "customer_id" VARCHAR(36), "created_at" TEXT NOT NULL, "subtotal" INTEGER NOT NULL, "discount_total" INTEGER NOT NULL, "cart_discount" INTEGER NOT NULL, "cart_discount_label" VARCHAR(255), "rounding" INTEGER NOT NULL, "total" INTEGER NOT NULL, "tax_total" INTEGER NOT NULL, "prices_include_tax" INTEGER NOT NULL, "training" INTEGER NOT NULL, "ereceipt_token" VARCHAR(255) NOT NULL, "origin" VARCHAR(255), "origin_event_id" VARCHAR(36), "origin_payments" TEXT, FOREIGN KEY ("shift_id") REFERENCES "shift" ("id"), FOREIGN KEY ("staff_id") REFERENCES "staff" ("id"), FOREIGN KEY ("customer_id") REFERENCES "customer" ("id"))',
+    'INSERT INTO "sale_v4" ("id", "receipt_no", "receipt_seq", "shift_id", "staff_id", "customer_id", "created_at", "subtotal", "discount_total", "cart_discount", "cart_discount_label", "rounding", "total", "tax_total", "prices_include_tax", "training", "ereceipt_token") SELECT "id", "receipt_no", "receipt_seq", "shift_id", "staff_id", "customer_id", "created_at", "subtotal", "discount_total", "cart_discount", "cart_discount_label", "rounding", "total", "tax_total", "prices_include_tax", "training", "ereceipt_token" FROM "sale"',
+    'DROP TABLE "sale"',
+    'ALTER TABLE "sale_v4" RENAME TO "sale"',
+    'CREATE UNIQUE INDEX "sale_receipt_no" ON "sale" ("receipt_no")',
+    'CREATE INDEX "sale_shift_id" ON "sale" ("shift_id")',
+    'CREATE INDEX "sale_staff_id" ON "sale" ("staff_id")',
+    'CREATE INDEX "sale_customer_id" ON "sale" ("customer_id")',
+    'CREATE INDEX "sale_created_at" ON "sale" ("created_at")',
+]
+
 MIGRATIONS: list[tuple[int, list[str] | Callable[[Database], None]]] = [
     (1, V1),
     (2, V2),
     (3, V3),
+    (4, V4),
 ]
+# Versions that rebuild a table others refer to: foreign keys are off while they run.
+REBUILDS = frozenset({4})
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -112,12 +131,27 @@ def migrate(db: Database, target: int = LATEST) -> list[int]:
     for version, step in MIGRATIONS:
         if version <= current_version(db) or version > target:
             continue
-        with db.atomic():
-            if callable(step):
-                step(db)
-            else:
-                for statement in step:
-                    db.execute_sql(statement)
-            db.execute_sql(f"PRAGMA user_version = {version}")
+        rebuild = version in REBUILDS
+        enforced = db.execute_sql("PRAGMA foreign_keys").fetchone()[0]
+        if rebuild:
+            # only outside a transaction does this pragma take effect
+            db.execute_sql("PRAGMA foreign_keys = OFF")
+        try:
+            with db.atomic():
+                if callable(step):
+                    step(db)
+                else:
+                    for statement in step:
+                        db.execute_sql(statement)
+                if rebuild:
+                    broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            f"schema version {version} would break references: {broken[:5]}"
+                        )
+                db.execute_sql(f"PRAGMA user_version = {version}")
+        finally:
+            if rebuild:
+                db.execute_sql(f"PRAGMA foreign_keys = {enforced}")
         applied.append(version)
     return applied

@@ -132,8 +132,10 @@ class Sale(BaseModel):
     id = CharField(primary_key=True, max_length=36)
     receipt_no = CharField(unique=True)
     receipt_seq = IntegerField()
-    shift = ForeignKeyField(Shift, backref="sales")
-    staff = ForeignKeyField(Staff)
+    # NULL shift and staff, and `origin` set: another till's sale, copied from the OMS to be
+    # refunded here (appliance.refunds.adopt_remote); never in this till's reports.
+    shift = ForeignKeyField(Shift, backref="sales", null=True)
+    staff = ForeignKeyField(Staff, null=True)
     customer = ForeignKeyField(Customer, null=True)
     created_at = TextField()
     subtotal = IntegerField()
@@ -146,6 +148,11 @@ class Sale(BaseModel):
     prices_include_tax = BooleanField(default=True)
     training = BooleanField(default=False)
     ereceipt_token = CharField()
+    origin = CharField(null=True)  # code of the till that sold it; NULL: this till
+    origin_event_id = CharField(null=True, max_length=36)
+    # JSON [[tender, amount], ...]: what each tender holds, net of refunds at other tills, as
+    # the OMS last told (refunds.adopt_remote); NULL: never asked, this till's payments stand
+    origin_payments = TextField(null=True)
 
 
 class SaleLine(BaseModel):

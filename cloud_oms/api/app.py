@@ -7,8 +7,9 @@
 
 `create_app` binds the models to the database (`DATABASE_URL` unless given), refuses to start
 on a database whose schema is behind (run `kasir-oms migrate`), and mounts the routers:
-terminals (`/api/v1/terminals`, `/api/v1/sync`), staff sign-in (`/api/v1/auth`), orders and
-channels. Plus `/health`, `/metrics` (Prometheus), `/openapi.json` and `/docs`.
+terminals (`/api/v1/terminals`, `/api/v1/sync`), till releases (`/api/v1/sync/releases`), staff
+sign-in (`/api/v1/auth`), orders and channels. Plus `/health`, `/metrics` (Prometheus),
+`/openapi.json` and `/docs`.
 
 Errors: a body that fails validation is 422 with FastAPI's `detail` list, each item naming the
 field (`loc`) and the reason (`msg`); an illegal order transition is 409 naming the current
@@ -200,9 +201,9 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         metrics.refresh(settings.stale_after_s)
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    from . import auth, channels, orders, terminal
+    from . import auth, channels, orders, releases, terminal
 
-    for module in (terminal, auth, orders, channels):
+    for module in (terminal, releases, auth, orders, channels):
         app.include_router(module.router)
 
     # The owner's and staff's pages (server-rendered; kept out of /openapi.json).

@@ -13,8 +13,9 @@ the terminal and its store always come from the token, never from the body.
           last_accepted_seq}
     POST /api/v1/sync/heartbeat         retail.schema.Heartbeat → HeartbeatAnswer
     GET  /api/v1/sync/orders            → {"orders": [PickupOrder, ...]} ready for pickup
-    GET  /api/v1/sync/receipts/{number} → the sale.completed payload exactly as the till sent
-        it (headers X-Kasir-Event-Id, X-Kasir-Terminal); 404 when the store has no such sale
+    GET  /api/v1/sync/receipts/{number} → retail.schema.StoreSale: a sale of any till of the
+        store (the payload as its till sent it, which till, when) and the refunds booked
+        against it, so another till can refund it; 404 when the store has no such sale
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from retail.ids import iso, utcnow
@@ -33,10 +33,11 @@ from retail.schema import (
     EnrolResponse,
     EventBatchResult,
     Heartbeat,
-    SaleCompleted,
+    ReleaseOffer,
+    StoreSale,
 )
 
-from .. import catalog, ingest, orders
+from .. import catalog, ingest, orders, releases
 from .. import db as dbmod
 from ..models.core import Store, Terminal, TerminalHeartbeat
 from ..security import digest as sha256_digest
@@ -187,6 +188,9 @@ class HeartbeatAnswer(BaseModel):
     last_receipt_seq: int
     sequence_gaps: list[tuple[int, int]] = Field(description="missing seq ranges (first, last)")
     catalog_version: int
+    release: ReleaseOffer | None = Field(
+        None, description="the newest active till release, when newer than the till's version"
+    )
 
 
 @router.post("/api/v1/sync/heartbeat", response_model=HeartbeatAnswer, responses=_AUTH)
@@ -234,6 +238,7 @@ def heartbeat(body: Heartbeat, terminal: Terminal = Depends(current_terminal)) -
         fresh = Terminal.get_by_id(terminal.id)
         gaps = ingest.sequence_gaps(terminal.id)
         version = catalog.catalog_version()
+        offer = releases.offer_for(body.version)
     return HeartbeatAnswer(
         server_time=iso(now),
         clock_skew_ms=skew,
@@ -242,6 +247,7 @@ def heartbeat(body: Heartbeat, terminal: Terminal = Depends(current_terminal)) -
         last_receipt_seq=fresh.last_receipt_seq,
         sequence_gaps=gaps,
         catalog_version=version,
+        release=offer,
     )
 
 
@@ -277,19 +283,27 @@ def pickup_orders(terminal: Terminal = Depends(current_terminal)) -> PickupOrder
 
 @router.get(
     "/api/v1/sync/receipts/{number}",
-    response_model=SaleCompleted,
+    response_model=StoreSale,
     responses={**_AUTH, 404: {"description": "no sale with that receipt number in this store"}},
 )
-def past_receipt(number: str, terminal: Terminal = Depends(current_terminal)) -> JSONResponse:
+def past_receipt(number: str, terminal: Terminal = Depends(current_terminal)) -> StoreSale:
     if not 1 <= len(number) <= 64:
         raise _field_error(("path", "number"), "receipt number must be 1-64 characters")
     store = terminal.store
     with dbmod.session():
         row = ingest.stored_sale(store, number)
-        origin = Terminal.get_by_id(row.terminal_id) if row else None
-    if row is None:
-        raise HTTPException(404, detail=f"receipt {number} is not a sale of store {store.code}")
-    payload = ingest.payload_of(bytes(row.body))
-    return JSONResponse(
-        payload, headers={"X-Kasir-Event-Id": row.event_id, "X-Kasir-Terminal": origin.code}
-    )
+        if row is None:
+            raise HTTPException(
+                404,
+                detail=f"receipt {number} is not a sale of store {store.code} known to the OMS "
+                "(a sale reaches the OMS when its till syncs)",
+            )
+        origin = Terminal.get_by_id(row.terminal_id)
+        event = ingest.event_of(bytes(row.body))
+        return StoreSale(
+            event_id=row.event_id,
+            terminal=origin.code,
+            occurred_at=event["occurred_at"],
+            sale=event["payload"],
+            refunds=orders.refunds_of_sale(event["payload"]["sale_id"]),
+        )

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from . import core, orders, stock
+from . import core, orders, releases, stock
 from .core import *  # noqa: F403
 from .orders import *  # noqa: F403
+from .releases import *  # noqa: F403
 from .stock import *  # noqa: F403
 
-ALL_MODELS = [*core.MODELS, *orders.MODELS, *stock.MODELS]
+ALL_MODELS = [*core.MODELS, *orders.MODELS, *stock.MODELS, *releases.MODELS]

@@ -1,5 +1,6 @@
 """The fleet: every till with last seen, version, outbox depth, quarantined and rejected events,
-sequence gaps, clock skew and device status; a till not seen lately is highlighted.
+sequence gaps, clock skew and device status; a till not seen lately is highlighted, and so is
+one running an older version than the release on offer (`kasir-oms release add`).
 
     GET /fleet
     GET /fleet/{terminal id}       rejected events with reasons, gaps, heartbeat history
@@ -19,6 +20,7 @@ from peewee import fn
 from retail.ids import utcnow
 
 from .. import db as dbmod
+from .. import releases
 from ..ingest import payload_of, sequence_gaps
 from ..models.core import Store, SyncEvent, Terminal, TerminalHeartbeat, User
 from . import core
@@ -57,6 +59,7 @@ def fleet(request: Request, user: User = Depends(signed_in)):
             .where(Terminal.store.in_([s.id for s in stores]))
             .order_by(Store.code, Terminal.code)
         )
+        offered = releases.newest_active()
         rejected = dict(
             SyncEvent.select(SyncEvent.terminal, fn.COUNT(SyncEvent.id))
             .where(SyncEvent.outcome == "rejected")
@@ -76,6 +79,7 @@ def fleet(request: Request, user: User = Depends(signed_in)):
                     "skew_warn": t.clock_skew_ms is not None
                     and abs(t.clock_skew_ms) > SKEW_WARN_MS,
                     "devices": t.devices or [],
+                    "older": offered is not None and releases.is_older(t.version, offered.version),
                 }
             )
     stale = sum(1 for r in rows if r["status"] == "stale")
@@ -85,6 +89,7 @@ def fleet(request: Request, user: User = Depends(signed_in)):
         title="Fleet",
         rows=rows,
         stale=stale,
+        offered=offered,
         stale_after_min=stale_after // 60,
         now=now,
     )

@@ -15,7 +15,7 @@ from peewee import fn
 from retail.ids import to_local, utcnow
 
 from .. import db as dbmod
-from .. import reports, stock
+from .. import orders, reports, stock
 from ..models.core import Store, Terminal, User
 from ..models.orders import Notification, Order, OrderLine
 from . import charts, core, services
@@ -79,6 +79,11 @@ def dashboard(request: Request, user: User = Depends(signed_in)):
             .count()
         )
         failed_mail = Notification.select().where(Notification.status == "failed").count()
+        over_refunded = (
+            Order.select()
+            .where(Order.store.in_(store_ids) & Order.id.in_(orders.over_refunded_orders()))
+            .count()
+        )
         chart = charts.bar_chart(
             [r["start"][5:] for r in recent.rows],
             [("Net sales", [r["net_sales"] for r in recent.rows])],
@@ -99,6 +104,7 @@ def dashboard(request: Request, user: User = Depends(signed_in)):
         stale=stale,
         unmatched=unmatched,
         failed_mail=failed_mail,
+        over_refunded=over_refunded,
         chart=chart,
         stores=stores,
     )

@@ -89,6 +89,8 @@ def _filtered(user: User, params: dict):
     wanted = params["state"]
     if wanted == "open":
         query = query.where(Order.status.in_(WAITING))
+    elif wanted == "over_refunded":
+        query = query.where(Order.id.in_(orders.over_refunded_orders()))
     elif wanted in state.STATUSES:
         query = query.where(Order.status == wanted)
     elif wanted:

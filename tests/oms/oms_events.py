@@ -3,6 +3,7 @@
     till = FakeTill()
     sale = till.sale([("MIE-1", 3500, 2)])            # (sku, unit price, qty), or a dict line
     refund = till.refund(sale, {0: 1})                # line index -> qty; depends on the sale
+    staff = till.staff_changed(staff_id, "Ani", "4821")  # a PIN (hashed here) or a hash
     body = {"events": [sale.text, refund.text]}       # the batch wire format
 
 Used by the OMS tests and by bench/oms_ingest.py.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from retail.ids import token, utcnow, uuid7
 from retail.money import allocate
+from retail.pins import hash_secret
 from retail.schema import (
     Event,
     PaymentWire,
@@ -21,6 +23,7 @@ from retail.schema import (
     SaleCompleted,
     SaleLineWire,
     SaleRefunded,
+    StaffChanged,
     TaxWire,
 )
 from retail.tax import PPN, line_tax
@@ -140,3 +143,14 @@ class FakeTill:
             tax_total=sum(ln.tax_amount for ln in lines),
         )
         return self.envelope(payload, depends_on=[sale.id] if depends else [])
+
+    def staff_changed(
+        self, staff_id: str, name: str, pin: str, *, role: str = "cashier", active: bool = True
+    ) -> Built:
+        """A staff member as the till holds them after a change; `pin` is hashed (quickly)
+        unless it is a hash already."""
+        pin_hash = pin if pin.startswith("scrypt$") else hash_secret(pin, n=2**4)
+        payload = StaffChanged(
+            staff_id=staff_id, name=name, role=role, pin_hash=pin_hash, active=active
+        )
+        return self.envelope(payload)

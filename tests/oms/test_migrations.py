@@ -60,15 +60,16 @@ def test_a_database_at_version_1_upgrades_and_keeps_its_rows(empty_database):
             (terminal_id, store_id, now),
         )
 
-        assert migrations.migrate(database) == migrations.LATEST == 3
+        assert migrations.migrate(database) == migrations.LATEST == 4
         assert database.table_exists("terminal_heartbeat")
+        assert database.table_exists("release")
         assert Terminal.get_by_id(terminal_id).store_id == store_id
         TerminalHeartbeat.create(
             terminal=terminal_id, version="1", outbox_depth=0, last_seq=0, clock_skew_ms=0
         )
         rows = database.execute_sql("SELECT version FROM schema_version ORDER BY version")
-        assert [r[0] for r in rows.fetchall()] == [1, 2, 3]
-        assert migrations.migrate(database) == 3  # nothing left to do
+        assert [r[0] for r in rows.fetchall()] == [1, 2, 3, 4]
+        assert migrations.migrate(database) == 4  # nothing left to do
         old = Store.get_by_id(store_id)  # a store from before version 3: no address yet
         assert (old.name, old.address, old.npwp) == ("Toko Lama", "", "")
         added = admin.add_store("NEW", "Toko Baru", address="Jl. Baru 1", npwp="0" * 16)

@@ -124,6 +124,36 @@ def test_till_refund_is_a_return_with_restock_and_write_off(oms_db):
     assert (order.status, order.payment_status) == ("returned", "refunded")
 
 
+def test_goods_refunded_at_two_tills_are_booked_and_flagged(oms_db):
+    from cloud_oms.models.orders import OrderTransition
+
+    store = make_store()
+    term, other = make_terminal(store), make_terminal(store, "T02")
+    kopi = make_product("KOPI", 45_000)
+    stock.adjust(store, kopi, 10, "opening", ACTOR)
+    sale = sale_event(term, [(kopi, 2)])
+    order = book(store, term, sale)
+    first = refund_event(sale, [(1, 2, True)])
+    # the selling till, offline, refunds the same goods as another till did
+    second = refund_event(sale, [(1, 1, True)], receipt_no="T02-R00001", seq=3)
+    with db.atomic():
+        orders.book_store_refund(store, term, first.payload, first)
+    assert orders.over_refunded_lines(Order.get_by_id(order.id)) == []
+    with db.atomic():
+        orders.book_store_refund(store, other, second.payload, second)
+    order = Order.get_by_id(order.id)
+    assert order.refunded_total == 3 * 45_000  # what really went back across the counters
+    assert orders.over_refunded_lines(order) == ["line 1 Product KOPI: 3 refunded of 2 sold"]
+    flagged = [o.id for o in Order.select().where(Order.id.in_(orders.over_refunded_orders()))]
+    assert flagged == [order.id]
+    notes = [t.note for t in OrderTransition.select().where(OrderTransition.order == order.id)]
+    assert any(
+        "OVER-REFUNDED by refund T02-R00001: line 1 Product KOPI: 3 refunded of 2 sold" in n
+        for n in notes
+    ), notes
+    assert level(store, kopi).on_hand == 10 - 2 + 3
+
+
 def test_refund_of_an_unknown_or_foreign_sale_cannot_be_booked(oms_db):
     store, other = make_store(), make_store("SBY1")
     term, far = make_terminal(store), make_terminal(other, "T02")

@@ -9,6 +9,7 @@ from oms_events import FakeTill
 
 from retail.ids import iso, utcnow, uuid7
 from retail.pins import hash_secret
+from retail.schema import StoreSale
 
 
 def post_events(http, *built):
@@ -484,9 +485,12 @@ def test_past_receipt_of_any_till_of_the_store(oms_server):
     with oms_server.client(token=elsewhere["token"]) as http:
         foreign = http.get(f"/api/v1/sync/receipts/{sale.payload.receipt_no}")
     assert found.status_code == 200, found.text
-    assert found.json() == sale.event.payload.model_dump(mode="json")
-    assert found.headers["x-kasir-event-id"] == sale.id
-    assert found.headers["x-kasir-terminal"] == a["terminal_code"]
+    body = StoreSale.model_validate(found.json())
+    assert body.sale == sale.event.payload
+    assert body.event_id == sale.id
+    assert body.terminal == a["terminal_code"]
+    assert body.occurred_at == sale.event.occurred_at
+    assert body.refunds == []
     assert missing.status_code == 404 and "T09-000001" in missing.json()["detail"]
     assert foreign.status_code == 404
 
@@ -495,6 +499,19 @@ def test_past_receipt_of_any_till_of_the_store(oms_server):
     refund = other.refund(sale, {0: 1})
     with oms_server.client(token=b["token"]) as http:
         assert outcomes(post_events(http, refund)) == ["accepted"]
+        again = StoreSale.model_validate(
+            http.get(f"/api/v1/sync/receipts/{sale.payload.receipt_no}").json()
+        )
+    # ...and any till asking afterwards sees what went back, by line and by tender
+    booked = refund.payload
+    assert [r.refund_id for r in again.refunds] == [booked.refund_id]
+    assert again.refunds[0].receipt_no == booked.receipt_no
+    assert [(u.sale_line_id, u.qty) for u in again.refunds[0].lines] == [
+        (ln.sale_line_id, ln.qty) for ln in booked.lines
+    ]
+    assert sorted((m.tender, m.amount) for m in again.refunds[0].payments) == sorted(
+        (p.tender, p.amount) for p in booked.payments
+    )
     # a till of another store cannot refund it: the sale is unknown there
     third = FakeTill(elsewhere["terminal_code"])
     with oms_server.client(token=elsewhere["token"]) as http:

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from retail.ids import token, uuid7
+from retail.pins import hash_secret
 from retail.schema import (
     EVENT_TYPES,
     SCHEMA_VERSION,
@@ -28,6 +29,7 @@ from retail.schema import (
     SaleRefunded,
     ShiftClosed,
     ShiftOpened,
+    StaffChanged,
     TaxWire,
     TenderTotal,
     event_digest,
@@ -165,6 +167,13 @@ def payloads():
         "audit.recorded": AuditRecorded(
             audit_id=uuid7(), action="drawer_open", staff_id=staff, detail={"reason": "no sale"}
         ),
+        "staff.changed": StaffChanged(
+            staff_id=staff,
+            name="Ani",
+            role="cashier",
+            pin_hash=hash_secret("4821", n=16),
+            active=True,
+        ),
     }
 
 
@@ -186,7 +195,7 @@ def errors_of(model, data) -> list[dict]:
 
 def test_every_event_type_has_a_payload():
     assert set(payloads()) == set(EVENT_TYPES)
-    assert len(EVENT_TYPES) == 8
+    assert len(EVENT_TYPES) == 9
 
 
 @pytest.mark.parametrize("kind", EVENT_TYPES)
@@ -328,6 +337,25 @@ def test_bad_fields_are_named(path, value, loc):
     target[path[-1]] = value
     errs = errors_of(Event, body)
     assert errs[0]["loc"] == loc
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("pin_hash", "4821", "pin_hash is not scrypt"),
+        ("pin_hash", "scrypt$16$8$1$zz$00", "pin_hash is not scrypt"),
+        ("role", "owner", "'cashier' or 'manager'"),
+        ("name", "", "at least 1 character"),
+        ("active", None, "valid boolean"),
+    ],
+)
+def test_a_staff_change_names_the_bad_field(field, value, reason):
+    # The PIN itself never travels: only a well-formed scrypt hash passes.
+    body = json.loads(event(payloads()["staff.changed"]).to_bytes())
+    body["payload"][field] = value
+    errs = errors_of(Event, body)
+    assert errs[0]["loc"] == ("payload", "staff.changed", field)
+    assert reason in errs[0]["msg"]
 
 
 def test_models_are_frozen():

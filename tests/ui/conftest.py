@@ -35,6 +35,13 @@ configure_window(fullscreen=False, size=(1280, 1280), show_cursor=True)
 # No frame-rate cap: the tests advance the clock by hand and need not wait for 60 Hz.
 Config.set("graphics", "maxfps", "0")
 
+from tests.oms.conftest import (  # noqa: E402, F401 - the OMS fixtures, found by name
+    OmsServer,
+    _oms_templates,
+    fresh_database,
+    oms_backend,
+    oms_server,
+)
 from tests.ui.driver import UiDriver, make_template  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"

@@ -30,6 +30,49 @@ QRIS_STATIC = (
 # Demo catalog items (appliance/data/demo_catalog.csv).
 AQUA = "8991002100015"  # Aqua Air Mineral 600ml, Rp3.500, PPN
 
+# An owner's kasir.toml with two mistakes: a Wi-Fi password too short (line 7) and a paper
+# width typed as words (line 10).
+SETUP_TOML = """\
+[store]
+name = "Toko Maju Jaya"
+timezone = "Asia/Jakarta"
+
+[wifi]
+ssid = "TokoMaju"
+psk = "rahasia"
+
+[printer]
+width = "lebar"
+"""
+
+
+def write_setup_report(data: Path, kasir_toml: str = SETUP_TOML, enrolment: str = "") -> Path:
+    """The set-up report first boot (image/firstboot.py, the real one) writes for `kasir_toml`,
+    put where the till at `data` finds it; `enrolment`: also a failed enrolment attempt's
+    reason, as the enrolment retries add it later. Returns the report's path."""
+    from image import firstboot
+
+    root = data / "firstboot-root"
+    config = root / firstboot.CONFIG
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(kasir_toml, encoding="utf-8")
+    report = firstboot.Report()
+    firstboot.read_config(config, report)
+    firstboot.write_report(root, report)
+    if enrolment:
+        problem = {
+            "key": "oms.enrolment_code",
+            "line": None,
+            "message": f"not enrolled: {enrolment}",
+        }
+        firstboot.merge_report(root, [], [problem])
+    written = root / firstboot.REPORT
+    run = data / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    for suffix in (".json", ".txt"):
+        (run / f"setup-report{suffix}").write_bytes(written.with_suffix(suffix).read_bytes())
+    return run / "setup-report.json"
+
 
 def make_template(directory: Path) -> Path:
     config = Config(env={}, cli={"till.data_dir": str(directory)})

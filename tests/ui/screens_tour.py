@@ -258,3 +258,62 @@ class Tour:
         ui.tap(t("Reprint a receipt"))
         self.shot("32-dialog-reprint-keyboard")
         ui.tap(t("Cancel"), within=ui.dialog())
+
+    def pin_dialog(self, *pins: str) -> None:
+        """Type PINs into the PIN dialog that is open, one step each (Next, then Save)."""
+        ui, t = self.ui, self.t
+        for pin in pins:
+            dialog = ui.dialog()
+            ui.keys(dialog, "C" + pin)
+            ui.tap(t("Save") if dialog.last else t("Next"), within=dialog)
+            ui.wait(lambda d=dialog: not d.checking, what="the PIN check")
+
+    def staff_screens(self) -> None:
+        """The first-boot PIN on the login screen, Change my PIN, the manager's staff list and
+        its dialogs: adding someone (name, role, PIN), a refusal, deactivating, a reset."""
+        import json
+
+        from tests.ui.driver import MANAGER, write_setup_report
+
+        ui, t = self.ui, self.t
+        app = ui.app
+        write_setup_report(ui.data)
+        report = ui.data / "run" / "setup-report.json"
+        report.write_text(json.dumps(json.loads(report.read_text()) | {"manager_pin": MANAGER_PIN}))
+        app.go("login")
+        login = ui.screen
+        ui.wait(lambda: login.first_pin_text, what="the first-PIN banner")
+        self.shot("01c-login-first-pin")
+        ui.login(MANAGER, MANAGER_PIN)
+        ui.open_shift("0")
+
+        ui.tap(t("Change my PIN"))
+        self.pin_dialog("0000")
+        self.shot("37-dialog-change-my-pin-refused")
+        ui.tap(t("Cancel"), within=ui.dialog())
+
+        ui.tap(t("Manager"))
+        ui.tap(t("Staff"))
+        self.shot("38-staff")
+        ui.tap(t("Add staff"))
+        ui.type_text("Eko Saputra")
+        self.shot("39-dialog-staff-name-keyboard")
+        ui.tap(t("OK"), within=ui.dialog())
+        self.shot("40-dialog-staff-role")
+        ui.tap(t("Cashier"), within=ui.dialog())
+        self.pin_dialog("4829", "4828")
+        self.shot("41-dialog-staff-pin-mismatch")
+        self.pin_dialog("4829", "4829")
+        ui.wait(lambda: ui.dialog() is None, what="the PIN dialog to close")
+        ani = next(r for r in ui.find_all() if type(r).__name__ == "ListRow" and r.title == CASHIER)
+        ui.tap(t("Deactivate"), within=ani)
+        self.shot("42-dialog-confirm-deactivate")
+        ui.tap(t("Deactivate"), within=ui.dialog())
+        self.shot("43-staff-changed")
+        eko = next(
+            r for r in ui.find_all() if type(r).__name__ == "ListRow" and r.title == "Eko Saputra"
+        )
+        ui.tap(t("Reset PIN"), within=eko)
+        self.pin_dialog("55")
+        self.shot("44-dialog-reset-pin-refused")
+        ui.tap(t("Cancel"), within=ui.dialog())

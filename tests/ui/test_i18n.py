@@ -18,7 +18,7 @@ CALL = re.compile(r'\bf?_\(\s*"((?:[^"\\]|\\.)*)"')
 def used_messages() -> set[str]:
     """Every literal passed to _() or f_() in the screens and the app, and the messages kept in
     tables (reasons, settings labels, service errors)."""
-    from appliance.screens import manager, refund, settings
+    from appliance.screens import manager, refund, settings, setup_dialog
 
     files = [
         *ROOT.glob("screens/*.py"),
@@ -36,6 +36,7 @@ def used_messages() -> set[str]:
     found.update(group for group, _keys in settings.GROUPS)
     found.update(settings.LABELS.values())
     found.update(settings.SOURCES.values())
+    found.update(setup_dialog.SETUP_LABELS.values())
     return found
 
 

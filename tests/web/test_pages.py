@@ -473,3 +473,31 @@ def test_the_pages_fit_a_phone(web, phone):
         shot(phone, name)
     phone.goto(f"{web.url}/orders/{some_order.id}")
     shot(phone, "phone-order-detail")
+
+
+def test_goods_refunded_at_two_tills_show_on_home_and_the_order(web, page):
+    from orders_factory import refund_event
+
+    with web.bind():
+        store = Store.get(Store.code == "JKT1")
+        product = Product.select().first()
+        terminal = Terminal.create(store=store.id, code="T07", name="Till T07")
+        other = Terminal.create(store=store.id, code="T08", name="Till T08")
+        sale = sale_event(terminal, [(product, 1)], receipt_no="T07-000001")
+        with db.atomic():
+            order = orders.book_store_sale(store, terminal, sale.payload, sale)
+        for till, number in ((terminal, "T07-R00001"), (other, "T08-R00001")):
+            refund = refund_event(sale, [(1, 1, True)], receipt_no=number, seq=2)
+            with db.atomic():
+                orders.book_store_refund(store, till, refund.payload, refund)
+    sign_in(page, web.url)
+    page.goto(web.url + "/")
+    tile = page.locator("a.tile.warn", has_text="sales refunded more than sold")
+    expect(tile).to_contain_text("1")
+    tile.click()
+    expect(page.locator("main")).to_contain_text("T07-000001")
+    page.goto(web.url + f"/orders/{order.id}")
+    expect(page.locator("main")).to_contain_text(
+        f"OVER-REFUNDED by refund T08-R00001: line 1 {product.name}: 2 refunded of 1 sold"
+    )
+    shot(page, "order-over-refunded")
