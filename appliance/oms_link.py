@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from retail.schema import StoreSale
+from typing import TYPE_CHECKING
 
 from . import identity
+
+if TYPE_CHECKING:  # the wire schema (pydantic) costs ~100 ms at start: loaded when used
+    from retail.schema import StoreSale
 
 
 class OmsUnavailable(RuntimeError):
