@@ -56,3 +56,28 @@ def test_a_bad_size_is_refused_by_name(text, reason):
     with pytest.raises(ValueError) as caught:
         run_cmd.parse_size(text)
     assert str(caught.value) == reason
+
+
+def test_the_app_and_its_login_screen_load_without_the_wire_schema(tmp_path):
+    """pydantic and the wire schema cost ~100 ms of a cold start (bench/ui_start.py): the till
+    loads them when it first talks to the OMS or writes an event, not before its login frame."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, appliance.app, appliance.screens.login, appliance.oms_link; "
+        "print(sorted(m for m in ('retail.schema', 'pydantic') if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={
+            "KIVY_NO_ARGS": "1",
+            "KIVY_NO_CONSOLELOG": "1",
+            "KIVY_HOME": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+        },
+        check=True,
+    )
+    assert found.stdout.strip() == "[]", found.stderr[-2000:]
