@@ -22,6 +22,7 @@ event points at the sale's own event at the OMS.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,26 +141,27 @@ def adopt_remote(remote: StoreSale) -> RefundableSale:
     with db.atomic("IMMEDIATE"):
         sale = Sale.get_or_none(Sale.id == sold.sale_id)
         here = {r.id for r in RefundRow.select(RefundRow.id).where(RefundRow.sale == sold.sale_id)}
-        elsewhere = [r for r in remote.refunds if r.refund_id not in here]
-        held: dict[str, int] = {}
+        # Units refunded per line: the OMS's record of refunds made elsewhere, plus this
+        # till's own (sent or not), each once. Money per tender: net of refunds elsewhere
+        # only, as _tender_split takes this till's own off from their rows.
+        held: Counter[str] = Counter()
+        refunded: Counter[str] = Counter()
         for p in sold.payments:
-            held[p.tender] = held.get(p.tender, 0) + p.amount
-        for record in elsewhere:
+            held[p.tender] += p.amount
+        for record in remote.refunds:
+            if record.refund_id in here:
+                continue
             for money in record.payments:
-                held[money.tender] = held.get(money.tender, 0) - money.amount
-        units_elsewhere: dict[str, int] = {}
-        for record in elsewhere:
+                held[money.tender] -= money.amount
             for units in record.lines:
-                units_elsewhere[units.sale_line_id] = (
-                    units_elsewhere.get(units.sale_line_id, 0) + units.qty
-                )
-        units_here: dict[str, int] = {}
+                refunded[units.sale_line_id] += units.qty
         for rl in (
             RefundLine.select(RefundLine.sale_line, RefundLine.qty)
             .join(RefundRow)
             .where(RefundRow.sale == sold.sale_id)
         ):
-            units_here[rl.sale_line_id] = units_here.get(rl.sale_line_id, 0) + rl.qty
+            refunded[rl.sale_line_id] += rl.qty
+        origin_payments = json.dumps(sorted(held.items()))
         if sale is None:
             sale = Sale.create(
                 id=sold.sale_id,
@@ -180,7 +182,7 @@ def adopt_remote(remote: StoreSale) -> RefundableSale:
                 ereceipt_token=sold.ereceipt_token,
                 origin=remote.terminal,
                 origin_event_id=remote.event_id,
-                origin_payments="[]",
+                origin_payments=origin_payments,
             )
             for line in sold.lines:
                 SaleLine.create(
@@ -211,17 +213,12 @@ def adopt_remote(remote: StoreSale) -> RefundableSale:
                     promotion=line.promotion,
                     refunded_qty=0,
                 )
-        # What each tender still holds before this till's own refunds, which _tender_split
-        # takes off from the refund rows themselves.
-        Sale.update(origin_payments=json.dumps(sorted(held.items()))).where(
-            Sale.id == sale.id
-        ).execute()
+        else:
+            Sale.update(origin_payments=origin_payments).where(Sale.id == sale.id).execute()
         for line in sold.lines:
-            refunded = min(
-                line.qty,
-                units_elsewhere.get(line.line_id, 0) + units_here.get(line.line_id, 0),
-            )
-            SaleLine.update(refunded_qty=refunded).where(SaleLine.id == line.line_id).execute()
+            SaleLine.update(refunded_qty=min(line.qty, refunded[line.line_id])).where(
+                SaleLine.id == line.line_id
+            ).execute()
         return _refundable(Sale.get_by_id(sale.id))
 
 

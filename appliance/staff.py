@@ -256,12 +256,7 @@ def change_own_pin(staff_id: str, old_pin: str, new_pin: str, again: str, config
     me = login(staff_id, old_pin, config)
     if new_pin == old_pin:
         raise ValueError("the new PIN is the same as the current one")
-    pin_hash = hash_secret(new_pin)
-    with db.atomic():
-        Staff.update(pin_hash=pin_hash, failed_attempts=0, locked_until=None).where(
-            Staff.id == me.id
-        ).execute()
-        _announce(_row(me.id), "pin_changed", by=me.id, tz=config["store.timezone"])
+    _store_pin(me.id, new_pin, "pin_changed", by=me.id, tz=config["store.timezone"])
     return me
 
 
@@ -272,14 +267,20 @@ def reset_pin(staff_id: str, new_pin: str, again: str, *, by: StaffInfo, config)
         raise ValueError("your own PIN is changed with Change my PIN, which asks for it first")
     check_new_pin(new_pin, again)
     _row(staff_id)
-    pin_hash = hash_secret(new_pin)
+    row = _store_pin(staff_id, new_pin, "pin_reset", by=by.id, tz=config["store.timezone"])
+    return _info(row)
+
+
+def _store_pin(staff_id: str, pin: str, action: str, *, by: str, tz: str) -> Staff:
+    """Give `staff_id` the PIN `pin`, unlocked, with its audit entry and event; the row."""
+    pin_hash = hash_secret(pin)  # before the transaction: slow on purpose
     with db.atomic():
         Staff.update(pin_hash=pin_hash, failed_attempts=0, locked_until=None).where(
             Staff.id == staff_id
         ).execute()
         row = _row(staff_id)
-        _announce(row, "pin_reset", by=by.id, tz=config["store.timezone"])
-    return _info(row)
+        _announce(row, action, by=by, tz=tz)
+    return row
 
 
 def set_active(
