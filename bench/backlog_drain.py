@@ -33,7 +33,6 @@ import random
 import re
 import resource
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,14 +40,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import httpx
-import psycopg
-from psycopg import sql
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO)]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "oms")]
+
+from oms_process import OmsProcess, pg_create, pg_drop  # noqa: E402
 
 PG = os.environ.get("KASIR_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -56,94 +54,12 @@ STORE = "BENCH"
 PRODUCTS = 30
 
 
-def pg_url(name: str) -> str:
-    return urlunparse(urlparse(PG)._replace(path="/" + name))
-
-
-def admin_sql(statement: sql.Composable) -> None:
-    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
 def create_db(name: str, template: str | None = None) -> str:
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template)
-        )
-    admin_sql(statement)
-    return pg_url(name)
+    return pg_create(name, template, server=PG)
 
 
 def drop_db(name: str) -> None:
-    admin_sql(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Oms:
-    """`uvicorn cloud_oms.api.app:create_app` on a loopback port, restartable on that port."""
-
-    def __init__(self, url: str, log: Path):
-        self.database_url, self.log_path = url, log
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Oms:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "PYTHONPATH": str(REPO),
-            "KASIR_OMS_SECRET": SECRET,
-        }
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "cloud_oms.api.app:create_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--workers",
-                    "1",
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"the OMS did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+    pg_drop(name, server=PG)
 
 
 def migrate(url: str) -> None:
@@ -306,7 +222,7 @@ def drain(data_dir: Path, env: dict) -> tuple[float, float, str]:
     return elapsed, cpu, done.stdout.strip()
 
 
-def baseline(oms: Oms, token: str, events: list[bytes], batch: int) -> float:
+def baseline(oms: OmsProcess, token: str, events: list[bytes], batch: int) -> float:
     bodies = [
         json.dumps({"events": [e.decode() for e in events[i : i + batch]]}).encode()
         for i in range(0, len(events), batch)
@@ -336,12 +252,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kasir-bench-drain-"))
     tag = uuid.uuid4().hex[:10]
     names = [f"kasir_bench_drain_{tag}", f"kasir_bench_base1_{tag}", f"kasir_bench_base2_{tag}"]
-    servers: list[Oms] = []
+    servers: list[OmsProcess] = []
     try:
         url = create_db(names[0])
         migrate(url)
         code = new_terminal(url)
-        oms = Oms(url, work / "oms-drain.log").start()
+        oms = OmsProcess(url, work / "oms-drain.log", secret=SECRET).start()
         servers.append(oms)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KASIR_")}
         env.update(PYTHONPATH=str(REPO), KIVY_NO_ARGS="1")
@@ -371,7 +287,7 @@ def main() -> None:
         expected = (args.sales,) * 3
 
         def run_baseline(n: int) -> float:
-            base = Oms(base_urls[n], work / f"oms-base{n + 1}.log").start()
+            base = OmsProcess(base_urls[n], work / f"oms-base{n + 1}.log", secret=SECRET).start()
             servers.append(base)
             print(f"baseline {n + 1}: bare httpx client, {len(pending)} events ...", flush=True)
             seconds = baseline(base, token, pending, args.batch)

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import httpx
 import psycopg
@@ -43,27 +40,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "oms")]
 
 from oms_events import FakeTill  # noqa: E402
+from oms_process import OmsProcess, pg_create, pg_drop  # noqa: E402
 
 PG = os.environ.get("KASIR_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ["sync_event", "order", "order_line", "order_transition", "payment", "stock_movement"]
 
 
-def pg_url(name: str) -> str:
-    return urlunparse(urlparse(PG)._replace(path="/" + name))
-
-
-def admin_sql(statement: sql.Composable) -> None:
-    with psycopg.connect(pg_url("postgres"), autocommit=True) as conn:
-        conn.execute(statement)
-
-
 def create_db(name: str) -> str:
-    admin_sql(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return pg_url(name)
+    return pg_create(name, server=PG)
 
 
 def drop_db(name: str) -> None:
-    admin_sql(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    pg_drop(name, server=PG)
 
 
 def migrate(url: str) -> None:
@@ -109,58 +97,10 @@ def add_terminal(url: str, name: str) -> str:
         dbmod.disconnect()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(url: str, workers: int, log) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PYTHONPATH": str(REPO),
-        "KASIR_OMS_SECRET": "bench-secret-0123456789abcdef0123456789",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "cloud_oms.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise SystemExit("server exited; see its log")
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
-
-
 def run_server(url: str, args, catalog_rows) -> tuple[float, int]:
-    with tempfile.TemporaryFile() as log:
-        proc, base = start_server(url, args.workers, log)
+    with tempfile.TemporaryDirectory() as logs:
+        server = OmsProcess(url, Path(logs) / "oms.log", workers=args.workers).start()
+        base = server.url
         try:
             tills = []
             for i in range(args.terminals):
@@ -216,12 +156,10 @@ def run_server(url: str, args, catalog_rows) -> tuple[float, int]:
                 th.join()
             elapsed = time.perf_counter() - t0
             if errors:
-                log.seek(0)
-                raise SystemExit(f"ingest failed: {errors[0]}\n{log.read().decode()[-2000:]}")
+                raise SystemExit(f"ingest failed: {errors[0]}\n{server.log()[-2000:]}")
             return elapsed, sum(accepted)
         finally:
-            proc.terminate()
-            proc.wait(15)
+            server.stop()
 
 
 def read_rows(url: str) -> tuple[dict[str, list[str]], list[list[tuple[str, list[tuple]]]]]:

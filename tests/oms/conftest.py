@@ -30,26 +30,16 @@ server (any database on it; the fixtures create `kasir_t_<random>` databases nex
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
-PG_URL = os.environ.get("KASIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-TEST_SECRET = "test-secret-not-for-production-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
 # pytest runs with --import-mode=importlib: put the repo and this directory's helper modules
 # (oms_events, ...) on the path for the test modules to import.
@@ -57,37 +47,16 @@ for _path in (str(REPO), str(Path(__file__).parent)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+# importable once tests/oms is on the path; test modules import these from here too
+from oms_process import (  # noqa: E402, F401
+    TEST_SECRET,
+    OmsProcess,
+    free_port,
+    pg_create,
+    pg_drop,
+)
 
 # --- databases --------------------------------------------------------------------------------
-
-
-def _pg_url(dbname: str) -> str:
-    parts = urlparse(PG_URL)
-    return urlunparse(parts._replace(path="/" + dbname))
-
-
-def _pg_admin() -> psycopg.Connection:
-    return psycopg.connect(_pg_url("postgres"), autocommit=True)
-
-
-def pg_create(name: str, template: str | None = None) -> str:
-    with _pg_admin() as conn:
-        if template:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        else:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return _pg_url(name)
-
-
-def pg_drop(name: str) -> None:
-    with _pg_admin() as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def migrate_url(database_url: str) -> None:
@@ -191,82 +160,14 @@ def oms_db(oms_backend, fresh_database) -> Iterator[object]:
 # --- a real server ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OmsServer:
-    """`uvicorn cloud_oms.api.app:create_app --factory` in a subprocess on a free port."""
+class OmsServer(OmsProcess):
+    """The OMS web service on a fresh database of `backend`, with what tests do to it."""
 
     def __init__(self, database_url: str, backend: str, log_dir: Path, workers: int = 1) -> None:
-        self.database_url = database_url
+        port = free_port()
+        log_path = Path(log_dir) / f"uvicorn-{port}.log"
+        super().__init__(database_url, log_path, workers=workers, port=port)
         self.backend = backend
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"uvicorn-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "KASIR_OMS_SECRET": TEST_SECRET,
-            "PYTHONPATH": str(REPO),
-        }
-        self.workers = workers
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> OmsServer:
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "cloud_oms.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--workers",
-            str(self.workers),
-        ]
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            cmd, env=self.env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"OMS server did not start:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if getattr(self, "_log", None):
-            self._log.close()
-
-    def client(self, token: str | None = None, **kwargs) -> httpx.Client:
-        headers = kwargs.pop("headers", {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kwargs)
 
     def bind(self):
         """Context manager: `cloud_oms.db.db` bound to the server's database in this process."""
