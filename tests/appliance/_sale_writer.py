@@ -126,20 +126,28 @@ def sell(rng, config, intents, key, staff, manager, goods, *, training=False) ->
     intents.write({"done": key, "receipt": done.receipt_no, "id": done.sale_id})
 
 
-def refund_some(rng, config, intents, key, staff, manager) -> None:
+def recent_refundable(rng, depth: int) -> tuple[str, list[tuple[int, int]]] | None:
+    """One of the last `depth` real sales, at random: (receipt number, [(line number, units
+    left to refund)]); None when it has nothing left (or there are no sales yet)."""
     row = db.execute_sql(
         "SELECT id, receipt_no FROM sale WHERE training = 0 ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-        (rng.randint(0, 40),),
+        (rng.randint(0, depth),),
     ).fetchone()
     if row is None:
-        return
+        return None
     left = db.execute_sql(
         "SELECT line_no, qty - refunded_qty FROM sale_line WHERE sale_id = ? "
         "AND refunded_qty < qty ORDER BY line_no",
         (row[0],),
     ).fetchall()
-    if not left:
+    return (row[1], left) if left else None
+
+
+def refund_some(rng, config, intents, key, staff, manager) -> None:
+    found = recent_refundable(rng, 40)
+    if found is None:
         return
+    receipt_no, left = found
     if rng.random() < 0.3:
         wanted = dict(left)
         lines = None
@@ -147,9 +155,11 @@ def refund_some(rng, config, intents, key, staff, manager) -> None:
         picked = rng.sample(left, rng.randint(1, len(left)))
         wanted = {no: rng.randint(1, qty) for no, qty in picked}
         lines = wanted
-    intents.write({"kind": "refund", "key": key, "sale": row[1], "lines": sorted(wanted.items())})
+    intents.write(
+        {"kind": "refund", "key": key, "sale": receipt_no, "lines": sorted(wanted.items())}
+    )
     done = refunds.refund(
-        row[1],
+        receipt_no,
         config=config,
         staff=staff,
         approver=manager,

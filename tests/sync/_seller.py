@@ -37,7 +37,7 @@ from appliance.config import Config
 from appliance.staff import StaffInfo
 from appliance.store.db import open_store, store_path
 from appliance.store.models import db
-from tests.appliance._sale_writer import build_cart, sellable, tenders_for
+from tests.appliance._sale_writer import build_cart, recent_refundable, sellable, tenders_for
 
 stopping = False
 
@@ -63,25 +63,16 @@ def staff_named(name: str) -> StaffInfo:
 
 
 def refund_recent(rng: random.Random, config, done: Done, staff, manager) -> None:
-    row = db.execute_sql(
-        "SELECT id, receipt_no FROM sale WHERE training = 0 ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-        (rng.randint(0, 20),),
-    ).fetchone()
-    if row is None:
+    found = recent_refundable(rng, 20)
+    if found is None:
         return
-    left = db.execute_sql(
-        "SELECT line_no, qty - refunded_qty FROM sale_line WHERE sale_id = ? "
-        "AND refunded_qty < qty ORDER BY line_no",
-        (row[0],),
-    ).fetchall()
-    if not left:
-        return
+    receipt_no, left = found
     lines = None
     if rng.random() < 0.6:
         picked = rng.sample(left, rng.randint(1, len(left)))
         lines = {no: rng.randint(1, qty) for no, qty in picked}
     result = refunds.refund(
-        row[1],
+        receipt_no,
         config=config,
         staff=staff,
         approver=manager,
