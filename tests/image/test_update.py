@@ -120,21 +120,27 @@ class Till:
         return self.process is not None and self.process.poll() not in (None, 0)
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory, bundles, release_key):
-    """A data directory where 1.0.0 was installed as the image's release and then updated to
-    1.1.0 (the good update); the later tests start from there."""
-    data = tmp_path_factory.mktemp("data")
+def updater_for(data: Path, ready_timeout: float = 60) -> tuple[Till, Releases]:
+    """A simulated till service and the updater for `data`, installing with this Python."""
     till = Till(data)
     releases = Releases(
         data,
         python=sys.executable,
         pip_python=sys.executable,
         service=till,
-        ready_timeout=60,
+        ready_timeout=ready_timeout,
         poll=0.05,
         log=lambda _: None,
     )
+    return till, releases
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, bundles, release_key):
+    """A data directory where 1.0.0 was installed as the image's release and then updated to
+    1.1.0 (the good update); the later tests start from there."""
+    data = tmp_path_factory.mktemp("data")
+    till, releases = updater_for(data)
     keys = [release_key.public_key()]
     first = releases.install(bundles["1.0.0"], keys)
     assert first.state == "installed" and releases.current() == "1.0.0"
@@ -279,16 +285,7 @@ def test_power_cut_during_a_trial_is_settled_at_boot(tmp_path, bundles, release_
     """`current` already points at the new release, trial.json says so, and the till never
     drew its login screen before the power went: the boot-time guard goes back."""
     data = tmp_path / "data"
-    till = Till(data)
-    releases = Releases(
-        data,
-        python=sys.executable,
-        pip_python=sys.executable,
-        service=till,
-        ready_timeout=1,
-        poll=0.05,
-        log=lambda _: None,
-    )
+    till, releases = updater_for(data, ready_timeout=1)
     keys = [release_key.public_key()]
     releases.install(bundles["1.0.0"], keys)
     manifest = verify_bundle(bundles["1.3.0"], keys)
@@ -308,16 +305,7 @@ def test_power_cut_during_a_trial_is_settled_at_boot(tmp_path, bundles, release_
 
 def test_incoming_bundles_newest_good_one_wins(tmp_path, bundles, release_key):
     data = tmp_path / "data"
-    till = Till(data)
-    releases = Releases(
-        data,
-        python=sys.executable,
-        pip_python=sys.executable,
-        service=till,
-        ready_timeout=60,
-        poll=0.05,
-        log=lambda _: None,
-    )
+    till, releases = updater_for(data)
     keys = [release_key.public_key()]
     releases.install(bundles["1.0.0"], keys)
     till.start()
