@@ -59,8 +59,9 @@ def free_port() -> int:
 
 
 class OmsProcess:
-    """The OMS web service on a free 127.0.0.1 port, restartable on that port; its output is
-    appended to `log_path`."""
+    """The OMS web service (or another app factory, `app`) on a free 127.0.0.1 port,
+    restartable on that port; its output is appended to `log_path`. `env` adds to or overrides
+    the server's environment."""
 
     def __init__(
         self,
@@ -70,10 +71,13 @@ class OmsProcess:
         workers: int = 1,
         secret: str = TEST_SECRET,
         port: int | None = None,
+        app: str = "cloud_oms.api.app:create_app",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.log_path = Path(log_path)
         self.workers = workers
+        self.app = app  # an app factory, "module:function"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -81,6 +85,7 @@ class OmsProcess:
             "DATABASE_URL": database_url,
             "KASIR_OMS_SECRET": secret,
             "PYTHONPATH": str(REPO),
+            **(env or {}),
         }
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -90,7 +95,7 @@ class OmsProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            "cloud_oms.api.app:create_app",
+            self.app,
             "--factory",
             "--host",
             "127.0.0.1",

@@ -23,7 +23,6 @@ import email.policy
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +30,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -144,56 +142,27 @@ def receiver() -> Iterator[Receiver]:
 # --- the server -------------------------------------------------------------------------------
 
 
-class WebServer:
+class WebServer(oms.OmsProcess):
+    """The OMS with the test hooks of `web_app`, mailing through the test SMTP server."""
+
     def __init__(self, database_url: str, smtp_port: int, log_dir: Path) -> None:
-        self.database_url = database_url
-        self.port = oms.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / "uvicorn.log"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "KASIR_OMS_SECRET": oms.TEST_SECRET,
-            "KASIR_OMS_BASE_URL": self.url,
-            "KASIR_OMS_STALE_AFTER": "600",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port),
-            "SMTP_STARTTLS": "0",
-            "SMTP_FROM": "toko@toko.example",
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]),
-        }
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> WebServer:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "web_app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-            ],
-            env=self.env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(
-            "web server did not start:\n" + self.log_path.read_text(errors="replace")
+        port = oms.free_port()
+        url = f"http://127.0.0.1:{port}"
+        super().__init__(
+            database_url,
+            log_dir / "uvicorn.log",
+            port=port,
+            app="web_app:create_app",
+            env={
+                "KASIR_OMS_BASE_URL": url,
+                "KASIR_OMS_STALE_AFTER": "600",
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(smtp_port),
+                "SMTP_STARTTLS": "0",
+                "SMTP_FROM": "toko@toko.example",
+                "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]),
+            },
         )
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
 
     def bind(self):
         return oms.bound(self.database_url)
